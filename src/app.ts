@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import authPlugin from './auth/plugin.js'
+import type { Config } from './config.js'
+import { openDatabase, type Database } from './db/client.js'
+import { runMigrations } from './db/migrate.js'
+import { AppError, installErrorHandlers } from './errors.js'
+import { healthRoutes } from './health/routes.js'
+import { createLogger } from './logging.js'
+import { ProblemSchema } from './schemas.js'
+import { typeRoutes } from './types/routes.js'
+import { seedExampleCatalogue } from './types/seed.js'
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+
+export interface AppDeps {
+  /** An open database; when absent the app opens one from config and closes it on close. */
+  database?: Database
+  /** Apply pending migrations before serving (default true). */
+  migrate?: boolean
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream
+}
+
+// A client-supplied request id is kept only when it cannot smuggle anything into logs.
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** Builds the whole service: the same in production, in the CLI's tools and in tests. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const ownsDatabase = !deps.database
+  const database = deps.database ?? (await openDatabase(config.database))
+  if (deps.migrate ?? true) await runMigrations(database)
+  if (config.seedExamples) await seedExampleCatalogue(database.db)
+
+  const app = Fastify({
+    loggerInstance: createLogger(config.logLevel, deps.logStream) as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    // Unknown properties are an error, never silently dropped; report every failing field.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  installErrorHandlers(app)
+  app.addSchema(ProblemSchema)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  if (ownsDatabase) app.addHook('onClose', () => database.close())
+
+  // JSON API: no HTML of ours needs a CSP except /docs, which sets its own (staticCSP).
+  await app.register(helmet, { contentSecurityPolicy: false, global: true })
+  if (config.rateLimit.max > 0) {
+    await app.register(rateLimit, {
+      global: false,
+      max: config.rateLimit.max,
+      timeWindow: config.rateLimit.windowMs,
+      // Probes are not clients: a load balancer polling health must never be turned away.
+      allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+      errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Rate limit of ${ctx.max} requests per ${ctx.after} exceeded`),
+    })
+    // As an instance hook it runs before every route's own hooks, so token guessing is limited too.
+    app.addHook('onRequest', app.rateLimit())
+  }
+  await app.register(swagger, {
+    // Components are named by their $id (Problem, CertificateType…), not def-0, def-1.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Zhengzhao (证照) electronic certificate library',
+        version: VERSION,
+        description: 'Signed e-certificates keyed by the holder\'s ID number. Errors are RFC 9457 application/problem+json with a stable `code`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  await app.register(authPlugin, { config })
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(healthRoutes, { database })
+  await app.register(typeRoutes, { db: database.db, config })
+  return app
+}

@@ -1,0 +1,119 @@
+import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { Config } from '../config.js'
+import { AppError } from '../errors.js'
+import { isValidCreditCode, isValidIdNumber } from '../ids/index.js'
+import { isRole, type Role } from './roles.js'
+
+/** Who is calling, from a verified token. */
+export interface Caller {
+  sub: string
+  /** The caller's organisation (unified social credit code). */
+  org: string
+  roles: Role[]
+  /** Present on holder tokens only. */
+  holder?: { idType: string; id: string }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    user: Caller
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** onRequest hook: a valid token carrying at least one of `roles` (any role when empty). */
+    auth(roles?: Role[]): onRequestAsyncHookHandler
+  }
+}
+
+
+async function authPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
+  const { issuer, audience, algorithms, keys } = opts.config.auth
+  const byKid = new Map(keys.map((k) => [k.kid, k]))
+
+  await app.register(fastifyJwt, {
+    // The key is chosen by `kid`; a token without one is accepted only when a single key is configured.
+    secret: {
+      public: async (_request: FastifyRequest, token: TokenOrHeader) => {
+        const { alg, kid } = 'header' in token ? token.header : token
+        // Refuse before any crypto: `none` (any casing), HS* with a public key as secret, anything unpinned.
+        if (typeof alg !== 'string' || !(algorithms as string[]).includes(alg)) throw new AppError('INVALID_TOKEN', 'Token algorithm is not allowed')
+        const key = kid !== undefined ? byKid.get(kid) : keys.length === 1 ? keys[0] : undefined
+        if (!key) throw new AppError('INVALID_TOKEN', 'Token is signed by an unknown key')
+        if (!(key.algorithms as string[]).includes(alg)) throw new AppError('INVALID_TOKEN', 'Token algorithm does not match its key')
+        return key.pem
+      },
+    },
+    decode: { complete: true },
+    verify: {
+      algorithms,
+      allowedIss: issuer,
+      allowedAud: audience,
+      requiredClaims: ['iss', 'aud', 'exp', 'sub'],
+      clockTolerance: 30_000,
+      cache: 10_000,
+    },
+  })
+
+  app.decorate('auth', (roles: Role[] = []) => {
+    return async (request: FastifyRequest) => {
+      const caller = await verifyCaller(request, opts.config)
+      request.user = caller
+      if (roles.length > 0 && !roles.some((r) => caller.roles.includes(r))) {
+        throw new AppError('FORBIDDEN', `This operation needs the role ${roles.join(' or ')}`)
+      }
+    }
+  })
+}
+
+async function verifyCaller(request: FastifyRequest, config: Config): Promise<Caller> {
+  let payload: Record<string, unknown>
+  try {
+    payload = (await request.jwtVerify()) as unknown as Record<string, unknown>
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    const code = (err as { code?: string }).code
+    if (code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') throw new AppError('AUTH_REQUIRED')
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw new AppError('TOKEN_EXPIRED')
+    throw new AppError('INVALID_TOKEN', tokenReason(code))
+  }
+  return callerFromClaims(payload, config)
+}
+
+function tokenReason(code: string | undefined): string {
+  switch (code) {
+    case 'FST_JWT_BAD_REQUEST':
+      return 'Authorization header must be "Bearer <token>"'
+    case 'FAST_JWT_MALFORMED':
+    case 'FAST_JWT_INVALID_TYPE':
+      return 'Token is malformed'
+    case 'FST_JWT_AUTHORIZATION_TOKEN_INVALID':
+      return 'Token signature or claims are not valid'
+    case 'FAST_JWT_INACTIVE':
+      return 'Token is not valid yet'
+    default:
+      return 'Token is not valid'
+  }
+}
+
+/** The service's own claims, checked after the signature and the registered claims. */
+function callerFromClaims(claims: Record<string, unknown>, config: Config): Caller {
+  const { sub, org, roles, idType, id } = claims
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) throw new AppError('INVALID_TOKEN', 'Token "sub" claim is not valid')
+  if (typeof org !== 'string' || !isValidCreditCode(org, config.creditCodeExceptions)) {
+    throw new AppError('INVALID_TOKEN', 'Token "org" claim is not a valid unified social credit code')
+  }
+  if (!Array.isArray(roles) || roles.length === 0 || !roles.every(isRole)) throw new AppError('INVALID_TOKEN', 'Token "roles" claim is not a list of known roles')
+  const caller: Caller = { sub, org, roles: [...new Set(roles)] }
+  if (roles.includes('holder')) {
+    const valid = (idType === '111' && typeof id === 'string' && isValidIdNumber(id)) || (idType === '001' && typeof id === 'string' && isValidCreditCode(id, config.creditCodeExceptions))
+    if (!valid) throw new AppError('INVALID_TOKEN', 'A holder token needs valid "idType" and "id" claims')
+    caller.holder = { idType: idType as string, id: (id as string).toUpperCase() }
+  }
+  return caller
+}
+
+export default fp(authPlugin, { name: 'zhengzhao-auth' })

@@ -1,0 +1,138 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseVerificationKeys, TOKEN_ALGORITHMS, type TokenAlgorithm, type VerificationKey } from './crypto/keys.js'
+import { isValidCreditCode } from './ids/creditCode.js'
+
+/** The development key set shipped in the repository. Never for production. */
+export const EXAMPLE_KEYS_DIR = fileURLToPath(new URL('../keys.example/', import.meta.url))
+
+export const DEV_ISSUER = 'zhengzhao-dev-idp'
+export const DEV_AUDIENCE = 'zhengzhao'
+
+export interface Config {
+  env: 'development' | 'production' | 'test'
+  host: string
+  port: number
+  database: { url: string | undefined; dataDir: string }
+  logLevel: string
+  bodyLimit: number
+  rateLimit: { max: number; windowMs: number }
+  trustProxy: boolean
+  seedExamples: boolean
+  /** Early-pilot credit codes an operator allows by name although their check character fails. */
+  creditCodeExceptions: ReadonlySet<string>
+  auth: { issuer: string; audience: string; algorithms: TokenAlgorithm[]; keys: VerificationKey[]; keyFiles: string[] }
+  /** True when any configured key is one of keys.example/: the service says so loudly. */
+  usingExampleKeys: boolean
+}
+
+/** Every problem with the environment, reported at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Validates the environment once and returns a typed Config, or throws ConfigError listing every problem. */
+export async function loadConfig(env: Env = process.env, cwd = process.cwd()): Promise<Config> {
+  const problems: string[] = []
+  const nodeEnv = env.NODE_ENV ?? 'development'
+  if (!['development', 'production', 'test'].includes(nodeEnv)) problems.push(`NODE_ENV must be development, production or test, not "${nodeEnv}"`)
+  const production = nodeEnv === 'production'
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer from ${min} to ${max}, not "${raw}"`)
+    return n
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (['true', '1', 'yes'].includes(raw)) return true
+    if (['false', '0', 'no'].includes(raw)) return false
+    problems.push(`${name} must be true or false, not "${raw}"`)
+    return fallback
+  }
+  const required = (name: string, devDefault: string): string => {
+    const raw = env[name]
+    if (raw) return raw
+    if (production) problems.push(`${name} is required when NODE_ENV=production`)
+    return devDefault
+  }
+
+  const url = env.DATABASE_URL || undefined
+  if (url && !/^postgres(ql)?:\/\//.test(url)) problems.push('DATABASE_URL must start with postgres:// or postgresql://')
+  const logLevel = env.LOG_LEVEL ?? 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level, not "${logLevel}"`)
+
+  const algorithms = (env.AUTH_ALGORITHMS ?? 'ES256,EdDSA,RS256').split(',').map((a) => a.trim()).filter(Boolean)
+  for (const a of algorithms) {
+    if (!(TOKEN_ALGORITHMS as readonly string[]).includes(a)) problems.push(`AUTH_ALGORITHMS: "${a}" is not one of ${TOKEN_ALGORITHMS.join(', ')}`)
+  }
+  if (algorithms.length === 0) problems.push('AUTH_ALGORITHMS must name at least one algorithm')
+
+  const exceptions = new Set((env.CREDIT_CODE_EXCEPTIONS ?? '').split(',').map((c) => c.trim()).filter(Boolean))
+  for (const c of exceptions) {
+    if (!/^[0-9A-HJ-NP-RTUWXY]{18}$/.test(c)) problems.push(`CREDIT_CODE_EXCEPTIONS: "${c}" is not 18 characters of the credit-code alphabet`)
+    else if (isValidCreditCode(c)) problems.push(`CREDIT_CODE_EXCEPTIONS: "${c}" is valid already; list only codes that fail the check`)
+  }
+
+  const keyFiles = required('AUTH_KEYS', join(EXAMPLE_KEYS_DIR, 'idp.jwks.json')).split(',').map((f) => resolve(cwd, f.trim())).filter(Boolean)
+  const keys: VerificationKey[] = []
+  for (const file of keyFiles) {
+    try {
+      keys.push(...(await parseVerificationKeys(readFileSync(file, 'utf8'))))
+    } catch (err) {
+      problems.push(`AUTH_KEYS: ${file}: ${(err as Error).message}`)
+    }
+  }
+  const usable = keys.filter((k) => k.algorithms.some((a) => algorithms.includes(a)))
+  if (keys.length > 0 && usable.length === 0) problems.push('AUTH_KEYS: no key can verify any algorithm in AUTH_ALGORITHMS')
+
+  const exampleKids = await exampleKeyIds()
+  const usingExampleKeys = keys.some((k) => exampleKids.has(k.thumbprint))
+  if (production && usingExampleKeys) problems.push('AUTH_KEYS uses the development keys from keys.example/: refusing to start with NODE_ENV=production')
+
+  const config: Config = {
+    env: nodeEnv as Config['env'],
+    host: env.HOST ?? '127.0.0.1',
+    port: int('PORT', 3000, 0, 65535),
+    database: { url, dataDir: resolve(cwd, env.DATA_DIR ?? './data') },
+    logLevel,
+    bodyLimit: int('BODY_LIMIT', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    rateLimit: { max: int('RATE_LIMIT_MAX', 1000, 0, 1_000_000), windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000) },
+    trustProxy: bool('TRUST_PROXY', false),
+    seedExamples: bool('SEED_EXAMPLES', !production),
+    creditCodeExceptions: exceptions,
+    auth: {
+      issuer: required('AUTH_ISSUER', DEV_ISSUER),
+      audience: required('AUTH_AUDIENCE', DEV_AUDIENCE),
+      algorithms: algorithms as TokenAlgorithm[],
+      keys: usable,
+      keyFiles,
+    },
+    usingExampleKeys,
+  }
+  if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+/** Thumbprints of the public keys in keys.example/, to recognise them wherever they were copied. */
+async function exampleKeyIds(): Promise<Set<string>> {
+  const kids = new Set<string>()
+  let files: string[] = []
+  try {
+    files = readdirSync(EXAMPLE_KEYS_DIR).filter((f) => f.endsWith('.jwks.json') || f.endsWith('.public.pem'))
+  } catch {
+    return kids // not shipped (a production image): nothing to recognise
+  }
+  for (const f of files) {
+    for (const k of await parseVerificationKeys(readFileSync(join(EXAMPLE_KEYS_DIR, f), 'utf8')).catch(() => [])) kids.add(k.thumbprint)
+  }
+  return kids
+}

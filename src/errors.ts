@@ -1,0 +1,152 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { maskPersonalData } from './logging.js'
+
+/**
+ * The closed set of error codes. Clients switch on `code`; titles and details may change,
+ * codes may not. Add a code here (and to the table below) before using it anywhere.
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema' },
+  INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  INVALID_TYPE_CODE: { status: 400, title: 'The certificate type code is not valid' },
+  AUTH_REQUIRED: { status: 401, title: 'A bearer token is required' },
+  INVALID_TOKEN: { status: 401, title: 'The bearer token is not valid' },
+  TOKEN_EXPIRED: { status: 401, title: 'The bearer token has expired' },
+  FORBIDDEN: { status: 403, title: 'The caller lacks the role this operation needs' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  TYPE_NOT_FOUND: { status: 404, title: 'No such certificate type' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is larger than allowed' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  INVALID_TYPE_DEFINITION: { status: 422, title: 'The certificate type definition is not valid' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
+  NOT_READY: { status: 503, title: 'The service is not ready' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ErrorCode = keyof typeof ERRORS
+
+/** One failing field: a JSON pointer into the request and a stable reason. */
+export interface FieldProblem {
+  pointer: string
+  code: string
+  message: string
+}
+
+/** An error the handler renders as problem+json with a stable code. */
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly errors: FieldProblem[] | undefined
+  readonly headers: Record<string, string> | undefined
+
+  constructor(code: ErrorCode, detail?: string, opts: { errors?: FieldProblem[]; headers?: Record<string, string> } = {}) {
+    super(detail ?? ERRORS[code].title)
+    this.code = code
+    this.status = ERRORS[code].status
+    this.errors = opts.errors
+    this.headers = opts.headers
+  }
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: ErrorCode
+  instance: string
+  requestId: string
+  errors?: FieldProblem[]
+}
+
+export function problemType(code: ErrorCode): string {
+  return `urn:zhengzhao:problem:${code.toLowerCase().replaceAll('_', '-')}`
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  const body: Problem = {
+    type: problemType(err.code),
+    title: ERRORS[err.code].title,
+    status: err.status,
+    // Details may echo client input: never let an ID number through.
+    detail: maskPersonalData(err.message),
+    code: err.code,
+    instance: request.url.split('?')[0] ?? '/',
+    requestId: request.id,
+  }
+  if (err.errors) body.errors = err.errors.map((e) => ({ ...e, message: maskPersonalData(e.message) }))
+  if (err.headers) reply.headers(err.headers)
+  return reply.code(err.status).type('application/problem+json').send(body)
+}
+
+/** Maps anything thrown (ours, Fastify's, a plugin's) onto the closed set. */
+export function toAppError(err: FastifyError | AppError | Error): AppError {
+  if (err instanceof AppError) return err
+  const fe = err as FastifyError
+  if (fe.validation) {
+    const where = fe.validationContext ?? 'body'
+    const errors = fe.validation.map((v) => ({
+      pointer: `/${where}${v.instancePath}${missingProperty(v.params)}`,
+      code: String(v.keyword),
+      message: v.message ?? 'is invalid',
+    }))
+    return new AppError('VALIDATION_FAILED', `${errors.length} field(s) failed validation`, { errors })
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('INVALID_JSON')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE')
+  }
+  if (fe.statusCode === 429) return new AppError('RATE_LIMITED', 'Rate limit exceeded, retry later')
+  if (fe.statusCode === 413) return new AppError('PAYLOAD_TOO_LARGE')
+  if (fe.statusCode === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE')
+  if (fe.statusCode === 400 && err instanceof SyntaxError) return new AppError('INVALID_JSON')
+  return new AppError('INTERNAL_ERROR')
+}
+
+function missingProperty(params: Record<string, unknown> | undefined): string {
+  const p = params?.missingProperty ?? params?.additionalProperty
+  return typeof p === 'string' ? `/${p.replaceAll('~', '~0').replaceAll('/', '~1')}` : ''
+}
+
+/** Installs the one error handler and the not-found handler (404, or 405 with Allow). */
+export function installErrorHandlers(app: FastifyInstance): void {
+  const routes: { pattern: RegExp; method: string }[] = []
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const pattern = new RegExp(
+      '^' + route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '/?$',
+    )
+    for (const method of methods) routes.push({ pattern, method })
+  })
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const appError = toAppError(err)
+    if (appError.status >= 500) {
+      // Log the cause for operators; the client only ever sees the generic title.
+      request.log.error({ err: { type: err.name, code: fe(err), message: maskPersonalData(err.message), stack: err.stack } }, 'request failed')
+    } else {
+      request.log.info({ code: appError.code, status: appError.status }, 'request rejected')
+    }
+    return sendProblem(request, reply, appError)
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/'
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+    if (allowed.length > 0) {
+      return sendProblem(request, reply, new AppError('METHOD_NOT_ALLOWED', `Allowed: ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } }))
+    }
+    return sendProblem(request, reply, new AppError('ROUTE_NOT_FOUND'))
+  })
+}
+
+function fe(err: Error): string | undefined {
+  return (err as FastifyError).code
+}

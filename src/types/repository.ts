@@ -1,0 +1,86 @@
+import { asc, eq } from 'drizzle-orm'
+import type { Db } from '../db/client.js'
+import { auditEvents, certificateTypes, holderIdTypes } from '../db/schema.js'
+import type { CertificateType, TypeDefinition } from './schemas.js'
+
+/** Who did it, for the audit trail. */
+export interface Actor {
+  sub: string | null
+  org: string | null
+  requestId: string | null
+}
+
+type Row = typeof certificateTypes.$inferSelect
+
+function toType(row: Row): CertificateType {
+  return {
+    typeCode: row.typeCode,
+    name: row.name,
+    ...(row.description !== null ? { description: row.description } : {}),
+    holderIdTypes: row.holderIdTypes,
+    dataSchema: row.dataSchema as Record<string, unknown>,
+    issuers: row.issuers,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  }
+}
+
+function sameDefinition(row: Row, def: TypeDefinition): boolean {
+  return (
+    row.name === def.name &&
+    (row.description ?? undefined) === def.description &&
+    JSON.stringify(row.holderIdTypes) === JSON.stringify(def.holderIdTypes) &&
+    JSON.stringify(row.issuers) === JSON.stringify(def.issuers) &&
+    JSON.stringify(row.dataSchema) === JSON.stringify(def.dataSchema)
+  )
+}
+
+export function createTypeRepository(db: Db) {
+  return {
+    async list(): Promise<CertificateType[]> {
+      return (await db.select().from(certificateTypes).orderBy(asc(certificateTypes.typeCode))).map(toType)
+    },
+
+    async get(typeCode: string): Promise<CertificateType | undefined> {
+      const [row] = await db.select().from(certificateTypes).where(eq(certificateTypes.typeCode, typeCode))
+      return row ? toType(row) : undefined
+    },
+
+    async knownHolderIdTypes(): Promise<Set<string>> {
+      return new Set((await db.select({ code: holderIdTypes.code }).from(holderIdTypes)).map((r) => r.code))
+    },
+
+    /**
+     * Creates or replaces a type; the change and its audit event commit together. Putting the same
+     * definition again changes nothing and writes no event.
+     */
+    async put(typeCode: string, def: TypeDefinition, actor: Actor): Promise<{ outcome: 'created' | 'updated' | 'unchanged'; type: CertificateType }> {
+      return db.transaction(async (tx) => {
+        const [existing] = await tx.select().from(certificateTypes).where(eq(certificateTypes.typeCode, typeCode)).for('update')
+        if (existing && sameDefinition(existing, def)) return { outcome: 'unchanged' as const, type: toType(existing) }
+        const values = {
+          name: def.name,
+          description: def.description ?? null,
+          holderIdTypes: def.holderIdTypes,
+          dataSchema: def.dataSchema,
+          issuers: def.issuers,
+        }
+        const [row] = existing
+          ? await tx.update(certificateTypes).set({ ...values, updatedAt: new Date() }).where(eq(certificateTypes.typeCode, typeCode)).returning()
+          : await tx.insert(certificateTypes).values({ typeCode, ...values }).returning()
+        const outcome = existing ? ('updated' as const) : ('created' as const)
+        await tx.insert(auditEvents).values({
+          kind: `type.${outcome}`,
+          actorSub: actor.sub,
+          actorOrg: actor.org,
+          requestId: actor.requestId,
+          subject: typeCode,
+          details: { name: def.name, holderIdTypes: def.holderIdTypes, issuers: def.issuers.length },
+        })
+        return { outcome, type: toType(row!) }
+      })
+    },
+  }
+}
+
+export type TypeRepository = ReturnType<typeof createTypeRepository>

@@ -1,0 +1,76 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { ConfigError, EXAMPLE_KEYS_DIR, loadConfig } from '../../src/config.js'
+
+async function problemsOf(env: Record<string, string>): Promise<string[]> {
+  try {
+    await loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('development defaults run on the example keys and say so', async (t) => {
+  const config = await loadConfig({})
+  t.equal(config.env, 'development')
+  t.equal(config.port, 3000)
+  t.equal(config.usingExampleKeys, true)
+  t.equal(config.seedExamples, true)
+  t.equal(config.database.url, undefined)
+  t.match(config.database.dataDir, /data$/)
+  t.same(config.auth.algorithms, ['ES256', 'EdDSA', 'RS256'])
+  t.equal(config.auth.keys.length, 1)
+})
+
+t.test('every malformed setting is named in one error', async (t) => {
+  const problems = await problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', AUTH_ALGORITHMS: 'ES256,HS256', TRUST_PROXY: 'maybe', BODY_LIMIT: '-1', NODE_ENV: 'staging' })
+  for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'AUTH_ALGORITHMS', 'TRUST_PROXY', 'BODY_LIMIT', 'NODE_ENV']) {
+    t.ok(problems.some((p) => p.startsWith(name)), `${name} is named`)
+  }
+  t.equal(problems.length, 7)
+})
+
+t.test('production refuses the example keys and requires its settings', async (t) => {
+  const missing = await problemsOf({ NODE_ENV: 'production' })
+  for (const name of ['AUTH_KEYS', 'AUTH_ISSUER', 'AUTH_AUDIENCE']) t.ok(missing.some((p) => p.includes(name)), `${name} required`)
+
+  // The example key is recognised by its thumbprint, even copied elsewhere.
+  const dir = mkdtempSync(join(tmpdir(), 'zz-config-'))
+  copyFileSync(join(EXAMPLE_KEYS_DIR, 'idp.jwks.json'), join(dir, 'copied.json'))
+  const copied = await problemsOf({ NODE_ENV: 'production', AUTH_KEYS: join(dir, 'copied.json'), AUTH_ISSUER: 'https://idp.gov.example', AUTH_AUDIENCE: 'zhengzhao' })
+  t.equal(copied.length, 1)
+  t.match(copied[0], /keys\.example/)
+
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  writeFileSync(join(dir, 'idp.pem'), publicKey.export({ type: 'spki', format: 'pem' }))
+  const config = await loadConfig({ NODE_ENV: 'production', AUTH_KEYS: join(dir, 'idp.pem'), AUTH_ISSUER: 'https://idp.gov.example', AUTH_AUDIENCE: 'zhengzhao' })
+  t.equal(config.usingExampleKeys, false)
+  t.equal(config.seedExamples, false, 'no example catalogue in production')
+})
+
+t.test('key files: private keys, weak RSA and missing files are refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zz-config-'))
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  writeFileSync(join(dir, 'private.pem'), ec.privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  const weak = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  writeFileSync(join(dir, 'weak.pem'), weak.publicKey.export({ type: 'spki', format: 'pem' }))
+  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+  writeFileSync(join(dir, 'p384.pem'), p384.publicKey.export({ type: 'spki', format: 'pem' }))
+  const problems = await problemsOf({ AUTH_KEYS: ['private.pem', 'weak.pem', 'p384.pem', 'absent.pem'].map((f) => join(dir, f)).join(',') })
+  t.match(problems.join('\n'), /private\.pem: PEM holds a private key/)
+  t.match(problems.join('\n'), /weak\.pem: RSA keys need at least 2048 bits/)
+  t.match(problems.join('\n'), /p384\.pem: only P-256/)
+  t.match(problems.join('\n'), /absent\.pem/)
+})
+
+t.test('credit-code exceptions are named codes that fail the check, never a switch', async (t) => {
+  const config = await loadConfig({ CREDIT_CODE_EXCEPTIONS: '91110000MA01234568' })
+  t.ok(config.creditCodeExceptions.has('91110000MA01234568'))
+  const problems = await problemsOf({ CREDIT_CODE_EXCEPTIONS: '11330105002500287C,*,true' })
+  t.equal(problems.length, 3)
+})
