@@ -1,0 +1,43 @@
+import { maskIdNumbersIn } from '../ids/index.js'
+
+/** Where a command reads its environment and writes its output: the process, or a test's buffers. */
+export interface CliIo {
+  stdout(text: string): void
+  stderr(text: string): void
+  env: Record<string, string | undefined>
+  cwd: string
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+  }
+}
+
+// DESIGN.md §8: 0 valid/success, 1 the thing checked failed, 2 usage or environment error.
+export const EXIT_OK = 0
+export const EXIT_FAILED = 1
+export const EXIT_USAGE = 2
+
+/** A command's failure, with its exit code; main prints the message to stderr. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function usageError(message: string): CliError {
+  return new CliError(EXIT_USAGE, message)
+}
+
+export { maskIdNumbersIn }
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`)
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, maskIdNumbersIn, processIo, type CliIo } from './io.js'
+import { registerKeysCommand } from './keys.js'
+import { registerMigrateCommand } from './migrate.js'
+import { registerSeedCommand } from './seed.js'
+import { registerTokenCommand } from './token.js'
+
+function packageVersion(): string {
+  // ../../package.json from both src/cli/ and dist/cli/.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command('zhengzhao')
+    .description('Zhengzhao (证照) electronic certificate library: operator and developer tools')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpCommand('help [command]', 'show help for a command')
+    .showHelpAfterError('(add --help for usage)')
+    // Set before any subcommand is added, so every subcommand inherits them.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(maskIdNumbersIn(s)),
+    })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 the thing checked failed, 2 usage or environment error.
+
+Examples:
+  $ zhengzhao keys --out ./dev-keys
+  $ zhengzhao token --role admin --org 11100000000013338W --sub ops-alice
+  $ zhengzhao migrate
+  $ zhengzhao seed --json
+  $ zhengzhao help token`,
+    )
+  registerKeysCommand(program, io)
+  registerTokenCommand(program, io)
+  registerMigrateCommand(program, io)
+  registerSeedCommand(program, io)
+  return program
+}
+
+/** Commander's own exits: help and version succeed, every parse error is a usage error. */
+function commanderExitCode(err: CommanderError): number {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
+  if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+  return EXIT_USAGE
+}
+
+/**
+ * Runs the CLI on `argv` (the arguments after the program name) and returns the exit code.
+ * Never calls process.exit, so tests run it in-process with their own `io`.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const program = buildProgram(io)
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return EXIT_OK
+  } catch (err) {
+    if (err instanceof CommanderError) return commanderExitCode(err)
+    if (err instanceof CliError) {
+      io.stderr(`zhengzhao: ${maskIdNumbersIn(err.message)}\n`)
+      return err.exitCode
+    }
+    io.stderr(`zhengzhao: ${maskIdNumbersIn((err as Error).message ?? String(err))}\n`)
+    return EXIT_FAILED
+  }
+}

@@ -1,0 +1,70 @@
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
+import { DEV_AUDIENCE, DEV_ISSUER, EXAMPLE_KEYS_DIR } from '../../src/config.js'
+import { ORG, runCli } from './fixtures/cli.js'
+
+const PRIVATE = 'idp-es256.private.pem'
+const JWKS = 'idp.jwks.json'
+const readJwks = (dir: string) => JSON.parse(readFileSync(join(dir, JWKS), 'utf8')) as JSONWebKeySet
+
+t.test('keys writes a set, refuses to overwrite it, and replaces it with --force', async (t) => {
+  const dir = join(t.testdir(), 'nested', 'dev-keys')
+  const first = await runCli(['keys', '--out', dir])
+  t.equal(first.code, 0, first.stderr)
+  t.ok(existsSync(join(dir, PRIVATE)) && existsSync(join(dir, JWKS)), 'both files written, folder created')
+  t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600, 'private key is 0600')
+  t.match(first.stdout, `AUTH_KEYS=${join(dir, JWKS)}`)
+  const pem = readFileSync(join(dir, PRIVATE), 'utf8')
+  const kid = readJwks(dir).keys[0]!.kid
+  t.not(kid, readJwks(EXAMPLE_KEYS_DIR).keys[0]!.kid, 'a fresh key, not the example')
+
+  const again = await runCli(['keys', '--out', dir])
+  t.equal(again.code, 2)
+  t.match(again.stderr, /--force/)
+  t.equal(readFileSync(join(dir, PRIVATE), 'utf8'), pem, 'existing key untouched')
+
+  const forced = await runCli(['keys', '--out', dir, '--force', '--json'])
+  t.equal(forced.code, 0, forced.stderr)
+  const result = JSON.parse(forced.stdout) as { kid: string; authKeys: string; files: string[] }
+  t.not(result.kid, kid, 'replaced with a new key')
+  t.equal(result.kid, readJwks(dir).keys[0]!.kid)
+  t.equal(result.authKeys, join(dir, JWKS))
+  t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600, 'still 0600 after overwrite')
+})
+
+t.test('--force over a readable private key file makes it 0600', async (t) => {
+  const dir = t.testdir({ [PRIVATE]: 'old', [JWKS]: '{}' })
+  chmodSync(join(dir, PRIVATE), 0o644)
+  const run = await runCli(['keys', '--out', dir, '--force'])
+  t.equal(run.code, 0, run.stderr)
+  t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600)
+  t.match(readFileSync(join(dir, PRIVATE), 'utf8'), /BEGIN PRIVATE KEY/)
+})
+
+t.test('a relative --out is relative to the working directory', async (t) => {
+  const cwd = t.testdir()
+  const run = await runCli(['keys', '--out', 'k'], { cwd })
+  t.equal(run.code, 0, run.stderr)
+  t.ok(existsSync(join(cwd, 'k', JWKS)))
+})
+
+t.test('a token signed with --key verifies against the JWKS written beside it, and not the example', async (t) => {
+  const cwd = t.testdir()
+  t.equal((await runCli(['keys', '--out', 'k'], { cwd })).code, 0)
+  const run = await runCli(['token', '--key', join('k', PRIVATE), '--role', 'issuer', '--org', ORG, '--sub', 'dept'], { cwd })
+  t.equal(run.code, 0, run.stderr)
+  const token = run.stdout.trim()
+  const { payload } = await jwtVerify(token, createLocalJWKSet(readJwks(join(cwd, 'k'))), { issuer: DEV_ISSUER, audience: DEV_AUDIENCE })
+  t.same(payload.roles, ['issuer'])
+  await t.rejects(jwtVerify(token, createLocalJWKSet(readJwks(EXAMPLE_KEYS_DIR)), { issuer: DEV_ISSUER, audience: DEV_AUDIENCE }))
+})
+
+t.test('a key file that is not a private key is a usage error', async (t) => {
+  const cwd = t.testdir({ 'public.json': readFileSync(join(EXAMPLE_KEYS_DIR, JWKS), 'utf8') })
+  const run = await runCli(['token', '--key', 'public.json', '--role', 'reader', '--org', ORG, '--sub', 's'], { cwd })
+  t.equal(run.code, 2)
+  t.match(run.stderr, /cannot sign/)
+  t.equal(run.stdout, '')
+})
