@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process'
+import { createHash, createPublicKey } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+
+export type TestKeyType = 'p256' | 'ed25519' | 'rsa2048' | 'rsa1024' | 'p384'
+
+export interface IssuedCert {
+  certPem: string
+  /** The leaf, then the intermediate(s) that issued it, if any. */
+  chainPem: string
+  /** PKCS#8 PEM. */
+  privateKeyPem: string
+  /** RFC 7638 SHA-256 thumbprint of the public key. */
+  kid: string
+  /** The JWS algorithm the service would accept for this key, if any. */
+  alg: 'ES256' | 'EdDSA' | 'RS256' | undefined
+}
+
+export interface IssueOptions {
+  /** Default p256. */
+  keyType?: TestKeyType
+  /** basicConstraints CA:TRUE (keyUsage stays as given). */
+  ca?: boolean
+  /** basicConstraints pathlen, with `ca`. */
+  pathLen?: number
+  /** openssl syntax; default 'critical,digitalSignature,nonRepudiation'; 'none' omits the extension. */
+  keyUsage?: string
+  /** Validity from now; default 365. */
+  days?: number
+  /** Valid from 30 days ago until yesterday. */
+  expired?: boolean
+  /** Valid from tomorrow. */
+  notYetValid?: boolean
+  /** Signed by the PKI's intermediate CA (made on first use) instead of the root. */
+  viaIntermediate?: boolean
+  /** Signed by this certificate's key instead (its chain is appended): for broken intermediates. */
+  issuedBy?: IssuedCert
+  /** Goes into `-subj /CN=…`, so no '/' in it. */
+  subjectCN?: string
+}
+
+export interface TestPki {
+  dir: string
+  /** The root CA certificate. */
+  anchorsPem: string
+  root: IssuedCert
+  issue(opts?: IssueOptions): IssuedCert
+}
+
+const DAY = 86_400_000
+const tempDirs: string[] = []
+const roots = new WeakSet<IssuedCert>()
+process.once('exit', () => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+
+// `openssl ca` (not `x509 -req`) because OpenSSL 3.0 can only set an explicit start date there.
+const config = (dir: string) => `
+[ req ]
+distinguished_name = dn
+[ dn ]
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+database = ${dir}/index.txt
+new_certs_dir = ${dir}/issued
+default_md = default
+policy = any_name
+unique_subject = no
+rand_serial = yes
+copy_extensions = none
+email_in_dn = no
+[ any_name ]
+commonName = supplied
+`
+
+const NEW_KEY: Record<TestKeyType, string[]> = {
+  p256: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+  p384: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'],
+  ed25519: ['-newkey', 'ed25519'],
+  rsa2048: ['-newkey', 'rsa:2048'],
+  rsa1024: ['-newkey', 'rsa:1024'],
+}
+const ALG: Record<TestKeyType, IssuedCert['alg']> = { p256: 'ES256', ed25519: 'EdDSA', rsa2048: 'RS256', rsa1024: undefined, p384: undefined }
+
+/** RFC 7638 by hand (sync), so the helper does not reuse the code under test. */
+function thumbprint(privateKeyPem: string): string {
+  const jwk = createPublicKey(privateKeyPem).export({ format: 'jwk' })
+  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
+}
+
+// openssl ca takes YYYYMMDDHHMMSSZ.
+const asn1Time = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}/, '')
+
+function validity(opts: IssueOptions): [number, number] {
+  const now = Date.now()
+  if (opts.expired) return [now - 30 * DAY, now - DAY]
+  if (opts.notYetValid) return [now + DAY, now + 30 * DAY]
+  return [now - 3_600_000, now + (opts.days ?? 365) * DAY]
+}
+
+function extensions(opts: IssueOptions): string {
+  const pathLen = opts.ca && opts.pathLen !== undefined ? `,pathlen:${opts.pathLen}` : ''
+  const lines = [`basicConstraints = critical,CA:${opts.ca ? 'TRUE' : 'FALSE'}${pathLen}`, 'subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid:always']
+  const keyUsage = opts.keyUsage ?? 'critical,digitalSignature,nonRepudiation'
+  if (keyUsage !== 'none') lines.push(`keyUsage = ${keyUsage}`)
+  return `[ ext ]\n${lines.join('\n')}\n`
+}
+
+function openssl(args: string[]): void {
+  try {
+    execFileSync('openssl', args, { stdio: 'pipe' })
+  } catch (err) {
+    throw new Error(`openssl ${args[0]} failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`)
+  }
+}
+
+/** Makes a key and a certificate for it; without `signer` the certificate is self-signed. */
+function makeCert(dir: string, n: number, opts: IssueOptions, signer: IssuedCert | undefined): IssuedCert {
+  const f = (name: string) => join(dir, `${n}.${name}`)
+  const cfg = join(dir, 'openssl.cnf')
+  const subject = `/CN=${opts.subjectCN ?? `Zhengzhao test ${n}`}`
+  openssl(['req', '-new', ...NEW_KEY[opts.keyType ?? 'p256'], '-noenc', '-keyout', f('key.pem'), '-out', f('csr.pem'), '-subj', subject, '-config', cfg])
+  writeFileSync(f('ext.cnf'), extensions(opts))
+  if (signer) {
+    writeFileSync(f('ca.pem'), signer.certPem)
+    writeFileSync(f('ca.key'), signer.privateKeyPem)
+  }
+  const [from, until] = validity(opts)
+  const signWith = signer ? ['-cert', f('ca.pem'), '-keyfile', f('ca.key')] : ['-selfsign', '-keyfile', f('key.pem')]
+  openssl(['ca', '-batch', '-notext', '-config', cfg, ...signWith, '-in', f('csr.pem'), '-out', f('cert.pem'), '-startdate', asn1Time(from), '-enddate', asn1Time(until), '-extfile', f('ext.cnf'), '-extensions', 'ext'])
+  const certPem = readFileSync(f('cert.pem'), 'utf8')
+  const privateKeyPem = readFileSync(f('key.pem'), 'utf8')
+  // A root is never sent in a chain; any other signer is, with whatever chain it has itself.
+  const chainPem = signer && !roots.has(signer) ? certPem + signer.chainPem : certPem
+  return { certPem, chainPem, privateKeyPem, kid: thumbprint(privateKeyPem), alg: ALG[opts.keyType ?? 'p256'] }
+}
+
+/** A new test PKI: a root CA (P-256 by default) and, on first use, an intermediate under it. */
+export function createTestPki(opts: { rootKeyType?: 'p256' | 'rsa2048'; rootExpired?: boolean } = {}): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'zz-pki-'))
+  tempDirs.push(dir)
+  mkdirSync(join(dir, 'issued'))
+  writeFileSync(join(dir, 'index.txt'), '')
+  writeFileSync(join(dir, 'openssl.cnf'), config(dir))
+  let n = 0
+  const root = makeCert(dir, n++, { keyType: opts.rootKeyType ?? 'p256', ca: true, keyUsage: 'critical,keyCertSign,cRLSign', days: 3650, expired: opts.rootExpired, subjectCN: `Zhengzhao test root ${basename(dir)}` }, undefined)
+  roots.add(root)
+  let intermediate: IssuedCert | undefined
+  const issue = (o: IssueOptions = {}): IssuedCert => {
+    if (o.viaIntermediate && !o.issuedBy) {
+      intermediate ??= makeCert(dir, n++, { ca: true, keyUsage: 'critical,keyCertSign,cRLSign', days: 1825, subjectCN: `Zhengzhao test intermediate ${basename(dir)}` }, root)
+      return makeCert(dir, n++, o, intermediate)
+    }
+    return makeCert(dir, n++, o, o.issuedBy ?? root)
+  }
+  return { dir, anchorsPem: root.certPem, root, issue }
+}
+
+/** A PKI whose root expired yesterday: leaves it issues are themselves in their validity period. */
+export function createExpiredRootPki(): TestPki {
+  return createTestPki({ rootExpired: true })
+}
