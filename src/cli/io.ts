@@ -6,6 +6,8 @@ export interface CliIo {
   stderr(text: string): void
   env: Record<string, string | undefined>
   cwd: string
+  /** A terminal to draw progress bars on; absent when stderr is not a TTY (then progress is plain lines). */
+  progressTerminal?: NodeJS.WriteStream
 }
 
 export function processIo(): CliIo {
@@ -14,6 +16,7 @@ export function processIo(): CliIo {
     stderr: (text) => void process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
+    ...(process.stderr.isTTY ? { progressTerminal: process.stderr } : {}),
   }
 }
 

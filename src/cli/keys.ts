@@ -1,7 +1,19 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import {
+  DEV_CA_CERT_FILE,
+  DEV_DATA_PROTECTION_FILE,
+  DEV_P12_PASSWORD,
+  DEV_TRUST_ANCHORS_FILE,
+  generateDevPki,
+  isSecretPkiFile,
+  issuerCertFile,
+  issuerP12File,
+  issuerPrivateKeyFile,
+} from '../crypto/devCa.js'
 import { DEV_JWKS_FILE, DEV_PRIVATE_KEY_FILE, generateDevKeySet, isPrivateKeyFile } from '../crypto/devKeys.js'
+import { EXAMPLE_ISSUERS } from '../types/catalogue.js'
 import { printJson, usageError, type CliIo } from './io.js'
 
 interface KeysOptions {
@@ -13,27 +25,38 @@ interface KeysOptions {
 export function registerKeysCommand(program: Command, io: CliIo): void {
   program
     .command('keys')
-    .description('write a fresh development identity-provider key set (ES256 private key and its JWKS)')
+    .description('write a fresh development key set: identity provider, CA, example issuers, data-protection keys')
     .requiredOption('--out <dir>', 'folder to write the key set to (created if missing)')
     .option('--force', 'overwrite files that already exist')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
-The keys are for development and tests only: the private key signs tokens with
-"zhengzhao token", the JWKS is what the service's AUTH_KEYS points at.
+Development and tests only. Writes:
+  ${DEV_PRIVATE_KEY_FILE}, ${DEV_JWKS_FILE}
+      the identity provider: "zhengzhao token" signs with the key; AUTH_KEYS points at the JWKS
+  ${DEV_CA_CERT_FILE}, dev-ca.private.pem
+      a development root CA (RSA-2048)
+  ${DEV_TRUST_ANCHORS_FILE}
+      the root again, as the bundle TRUST_ANCHORS points at
+  issuer-<code>.cert.pem, issuer-<code>.private.pem, issuer-<code>.p12
+      a signing certificate and key per example issuer, for "zhengzhao sign" (.p12 password ${DEV_P12_PASSWORD})
+  ${DEV_DATA_PROTECTION_FILE}
+      blind-index and encryption-at-rest keys: what DATA_PROTECTION_KEYS points at
+Private keys, .p12 files and the data-protection keys are written with mode 0600.
 
 Examples:
   $ zhengzhao keys --out ./dev-keys
   $ zhengzhao keys --out ./dev-keys --force
-  $ AUTH_KEYS=./dev-keys/${DEV_JWKS_FILE} npm start`,
+  $ AUTH_KEYS=./dev-keys/${DEV_JWKS_FILE} TRUST_ANCHORS=./dev-keys/${DEV_TRUST_ANCHORS_FILE} DATA_PROTECTION_KEYS=./dev-keys/${DEV_DATA_PROTECTION_FILE} npm start`,
     )
     .action((opts: KeysOptions) => writeKeySet(opts, io))
 }
 
 async function writeKeySet(opts: KeysOptions, io: CliIo): Promise<void> {
   const dir = resolve(io.cwd, opts.out)
-  const { files, kid } = await generateDevKeySet()
+  const [idp, pki] = await Promise.all([generateDevKeySet(), generateDevPki(EXAMPLE_ISSUERS)])
+  const files: Record<string, string | Buffer> = { ...idp.files, ...pki.files }
   const paths = Object.keys(files).map((name) => join(dir, name))
   // Check every file before writing any, so a refusal leaves the folder as it was.
   const existing = paths.filter((p) => existsSync(p))
@@ -43,7 +66,7 @@ async function writeKeySet(opts: KeysOptions, io: CliIo): Promise<void> {
   try {
     mkdirSync(dir, { recursive: true })
     for (const [name, contents] of Object.entries(files)) {
-      const mode = isPrivateKeyFile(name) ? 0o600 : 0o644
+      const mode = isPrivateKeyFile(name) || isSecretPkiFile(name) ? 0o600 : 0o644
       const path = join(dir, name)
       writeFileSync(path, contents, { mode })
       chmodSync(path, mode) // writeFileSync's mode applies only to a file it creates
@@ -51,18 +74,39 @@ async function writeKeySet(opts: KeysOptions, io: CliIo): Promise<void> {
   } catch (err) {
     throw usageError(`cannot write to ${dir}: ${(err as Error).message}`)
   }
+  report(io, dir, idp.kid, paths, opts.json === true)
+}
 
-  const privateKey = join(dir, DEV_PRIVATE_KEY_FILE)
-  const jwks = join(dir, DEV_JWKS_FILE)
-  if (opts.json) return printJson(io, { dir, kid, files: paths, authKeys: jwks })
+function report(io: CliIo, dir: string, kid: string, paths: string[], json: boolean): void {
+  const at = (name: string) => join(dir, name)
+  const issuers = EXAMPLE_ISSUERS.map(({ code }) => ({ code, certificate: at(issuerCertFile(code)), privateKey: at(issuerPrivateKeyFile(code)), p12: at(issuerP12File(code)) }))
+  if (json) {
+    return printJson(io, {
+      dir,
+      kid,
+      files: paths,
+      authKeys: at(DEV_JWKS_FILE),
+      trustAnchors: at(DEV_TRUST_ANCHORS_FILE),
+      dataProtectionKeys: at(DEV_DATA_PROTECTION_FILE),
+      p12Password: DEV_P12_PASSWORD,
+      issuers,
+    })
+  }
+  const first = issuers[0]!
   io.stdout(
     [
-      `Wrote ${privateKey} (private signing key, mode 0600)`,
-      `Wrote ${jwks} (public JWKS, kid ${kid})`,
+      `Wrote ${at(DEV_PRIVATE_KEY_FILE)} (identity provider's private signing key, mode 0600)`,
+      `Wrote ${at(DEV_JWKS_FILE)} (its public JWKS, kid ${kid})`,
+      `Wrote ${at(DEV_CA_CERT_FILE)} and ${at(DEV_TRUST_ANCHORS_FILE)} (development root CA)`,
+      `Wrote ${issuers.length} example issuers' certificates, private keys and .p12 files (password ${DEV_P12_PASSWORD})`,
+      `Wrote ${at(DEV_DATA_PROTECTION_FILE)} (data-protection keys, mode 0600)`,
       '',
-      'Development only. Point the service at the JWKS and sign tokens with the private key:',
-      `  AUTH_KEYS=${jwks}`,
-      `  zhengzhao token --key ${privateKey} --role reader --org <credit code> --sub <subject>`,
+      'Development only. Point the service at them and sign tokens and certificates with them:',
+      `  AUTH_KEYS=${at(DEV_JWKS_FILE)}`,
+      `  TRUST_ANCHORS=${at(DEV_TRUST_ANCHORS_FILE)}`,
+      `  DATA_PROTECTION_KEYS=${at(DEV_DATA_PROTECTION_FILE)}`,
+      `  zhengzhao token --key ${at(DEV_PRIVATE_KEY_FILE)} --role reader --org <credit code> --sub <subject>`,
+      `  zhengzhao sign certificate.json --p12 ${first.p12} --password-env P12_PASSWORD --out certificate.jws`,
       '',
     ].join('\n'),
   )

@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander'
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, maskIdNumbersIn, processIo, type CliIo } from './io.js'
 import { registerKeysCommand } from './keys.js'
 import { registerMigrateCommand } from './migrate.js'
+import { registerPushCommand } from './push.js'
 import { registerSeedCommand } from './seed.js'
+import { registerSignCommand } from './sign.js'
 import { registerTokenCommand } from './token.js'
 
 function packageVersion(): string {
@@ -33,12 +35,16 @@ Exit codes: 0 success, 1 the thing checked failed, 2 usage or environment error.
 Examples:
   $ zhengzhao keys --out ./dev-keys
   $ zhengzhao token --role admin --org 11100000000013338W --sub ops-alice
+  $ zhengzhao sign licence.json --key issuer.private.pem --out licence.jws
+  $ ZHENGZHAO_TOKEN=$(zhengzhao token --role issuer --org 11330105002500287C --sub dept) zhengzhao push ./out/
   $ zhengzhao migrate
   $ zhengzhao seed --json
   $ zhengzhao help token`,
     )
   registerKeysCommand(program, io)
   registerTokenCommand(program, io)
+  registerSignCommand(program, io)
+  registerPushCommand(program, io)
   registerMigrateCommand(program, io)
   registerSeedCommand(program, io)
   return program

@@ -1,11 +1,25 @@
+import { X509Certificate } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { DEV_AUDIENCE, DEV_ISSUER, EXAMPLE_KEYS_DIR } from '../../src/config.js'
+import { EXAMPLE_ISSUERS } from '../../src/types/catalogue.js'
 import { ORG, runCli } from './fixtures/cli.js'
 
 const PRIVATE = 'idp-es256.private.pem'
+// The development PKI beside the identity-provider key, with the mode each file must have.
+const PKI_FILES: [string, number][] = [
+  ['dev-ca.cert.pem', 0o644],
+  ['dev-ca.private.pem', 0o600],
+  ['trust-anchors.pem', 0o644],
+  ['data-protection.json', 0o600],
+  ...EXAMPLE_ISSUERS.flatMap(({ code }): [string, number][] => [
+    [`issuer-${code}.cert.pem`, 0o644],
+    [`issuer-${code}.private.pem`, 0o600],
+    [`issuer-${code}.p12`, 0o600],
+  ]),
+]
 const JWKS = 'idp.jwks.json'
 const readJwks = (dir: string) => JSON.parse(readFileSync(join(dir, JWKS), 'utf8')) as JSONWebKeySet
 
@@ -15,6 +29,7 @@ t.test('keys writes a set, refuses to overwrite it, and replaces it with --force
   t.equal(first.code, 0, first.stderr)
   t.ok(existsSync(join(dir, PRIVATE)) && existsSync(join(dir, JWKS)), 'both files written, folder created')
   t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600, 'private key is 0600')
+  for (const [name, mode] of PKI_FILES) t.equal(statSync(join(dir, name)).mode & 0o777, mode, `${name} written, mode ${mode.toString(8)}`)
   t.match(first.stdout, `AUTH_KEYS=${join(dir, JWKS)}`)
   const pem = readFileSync(join(dir, PRIVATE), 'utf8')
   const kid = readJwks(dir).keys[0]!.kid
@@ -27,10 +42,14 @@ t.test('keys writes a set, refuses to overwrite it, and replaces it with --force
 
   const forced = await runCli(['keys', '--out', dir, '--force', '--json'])
   t.equal(forced.code, 0, forced.stderr)
-  const result = JSON.parse(forced.stdout) as { kid: string; authKeys: string; files: string[] }
+  const result = JSON.parse(forced.stdout) as { kid: string; authKeys: string; trustAnchors: string; dataProtectionKeys: string; files: string[]; issuers: { code: string; p12: string }[] }
   t.not(result.kid, kid, 'replaced with a new key')
   t.equal(result.kid, readJwks(dir).keys[0]!.kid)
   t.equal(result.authKeys, join(dir, JWKS))
+  t.equal(result.trustAnchors, join(dir, 'trust-anchors.pem'))
+  t.equal(result.dataProtectionKeys, join(dir, 'data-protection.json'))
+  t.same(result.files.sort(), [PRIVATE, JWKS, ...PKI_FILES.map(([name]) => name)].map((name) => join(dir, name)).sort())
+  t.same(result.issuers.map((i) => i.code), EXAMPLE_ISSUERS.map((i) => i.code))
   t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600, 'still 0600 after overwrite')
 })
 
@@ -67,4 +86,30 @@ t.test('a key file that is not a private key is a usage error', async (t) => {
   t.equal(run.code, 2)
   t.match(run.stderr, /cannot sign/)
   t.equal(run.stdout, '')
+})
+
+t.test('the issuer certificates chain to the root written beside them, and a refusal writes nothing', async (t) => {
+  const dir = t.testdir({ 'trust-anchors.pem': 'keep me' })
+  const refused = await runCli(['keys', '--out', dir])
+  t.equal(refused.code, 2)
+  t.match(refused.stderr, /trust-anchors\.pem/)
+  t.notOk(existsSync(join(dir, PRIVATE)), 'no file written when one exists')
+  t.equal(readFileSync(join(dir, 'trust-anchors.pem'), 'utf8'), 'keep me')
+
+  t.equal((await runCli(['keys', '--out', dir, '--force'])).code, 0)
+  const root = new X509Certificate(readFileSync(join(dir, 'trust-anchors.pem')))
+  for (const { code } of EXAMPLE_ISSUERS) {
+    const cert = new X509Certificate(readFileSync(join(dir, `issuer-${code}.cert.pem`)))
+    t.ok(cert.checkIssued(root) && cert.verify(root.publicKey), `${code} chains to the root`)
+    t.match(cert.subject, `serialNumber=${code}`)
+  }
+})
+
+t.test('the committed keys.example has the development PKI too, chaining to its trust anchors', async (t) => {
+  const root = new X509Certificate(readFileSync(join(EXAMPLE_KEYS_DIR, 'trust-anchors.pem')))
+  t.ok(root.ca)
+  for (const { code } of EXAMPLE_ISSUERS) {
+    const cert = new X509Certificate(readFileSync(join(EXAMPLE_KEYS_DIR, `issuer-${code}.cert.pem`)))
+    t.ok(cert.verify(root.publicKey), `${code} chains to keys.example/trust-anchors.pem`)
+  }
 })

@@ -5,7 +5,7 @@ import { ORG, runCli } from './fixtures/cli.js'
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 t.test('--help works on the program and on every command, with examples', async (t) => {
-  for (const argv of [['--help'], ['keys', '--help'], ['token', '--help'], ['migrate', '--help'], ['seed', '--help'], ['help', 'token']]) {
+  for (const argv of [['--help'], ['keys', '--help'], ['token', '--help'], ['sign', '--help'], ['push', '--help'], ['migrate', '--help'], ['seed', '--help'], ['help', 'token']]) {
     const run = await runCli(argv)
     t.equal(run.code, 0, argv.join(' '))
     t.match(run.stdout, /Usage: zhengzhao/, `${argv.join(' ')} prints usage on stdout`)
@@ -21,7 +21,7 @@ t.test('--version prints the package version', async (t) => {
 })
 
 t.test('usage errors exit 2', async (t) => {
-  for (const argv of [['nope'], [], ['migrate', '--bogus'], ['keys'], ['token', '--role'], ['migrate', 'extra']]) {
+  for (const argv of [['nope'], [], ['migrate', '--bogus'], ['keys'], ['token', '--role'], ['migrate', 'extra'], ['sign'], ['push'], ['push', 'x.jws', '--concurrency', '0']]) {
     const run = await runCli(argv)
     t.equal(run.code, 2, `zhengzhao ${argv.join(' ')}`)
     t.not(run.stderr, '', 'says why on stderr')

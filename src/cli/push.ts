@@ -1,0 +1,137 @@
+import { InvalidArgumentError, type Command } from 'commander'
+import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
+import { DEFAULT_RETRY, postBatch } from './pushClient.js'
+import { countItems, findInputFiles, inBatches, readItems, type PushItem } from './pushInputs.js'
+import { describePush, PushTally } from './pushReport.js'
+import { startProgress } from './progress.js'
+
+interface PushOptions {
+  url: string
+  token?: string
+  batchSize: number
+  concurrency: number
+  retries: number
+  json?: boolean
+}
+
+export const TOKEN_ENV = 'ZHENGZHAO_TOKEN'
+
+function integer(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`)
+    return n
+  }
+}
+
+export function registerPushCommand(program: Command, io: CliIo): void {
+  program
+    .command('push')
+    .description('push signed certificates (.jws files, .jwsl files of one JWS per line, or folders of them) to the service')
+    .argument('<paths...>', '.jws or .jwsl files, or folders walked recursively for them')
+    .option('--url <url>', 'the service', 'http://127.0.0.1:3000')
+    .option('--token <token>', `issuer bearer token (default: $${TOKEN_ENV}, which other local users cannot see)`)
+    .option('--batch-size <n>', 'certificates per request, 1 to 1000', integer(1, 1000), 500)
+    .option('--concurrency <n>', 'requests in flight, 1 to 16', integer(1, 16), 2)
+    .option('--retries <n>', 'retries of a batch on network errors, 5xx and 429, 0 to 20', integer(0, 20), DEFAULT_RETRY.retries)
+    .option('--json', 'print the summary and the rejections as JSON')
+    .addHelpText(
+      'after',
+      `
+Batches go to POST <url>/v1/certificates/batch. Pushing again is safe: certificates already
+stored answer "unchanged". The report names each rejected certificate by file and line, with
+the server's codes; it never shows a certificate's content.
+Exit codes: 0 nothing rejected, 1 some certificates rejected, 2 usage error, a refused batch
+(401, 403, 413...) or no answer after the retries.
+In development, an issuer token comes from "zhengzhao token":
+  export ${TOKEN_ENV}=$(zhengzhao token --role issuer --org 11330105002500287C --sub westlake-amr)
+
+Examples:
+  $ zhengzhao push licence.jws
+  $ zhengzhao push ./out/ --url https://zhengzhao.example.gov.cn --batch-size 1000 --concurrency 4
+  $ zhengzhao push bulk-2025-05.jwsl --json > push-report.json`,
+    )
+    .action((paths: string[], opts: PushOptions) => push(paths, opts, io))
+}
+
+function batchEndpoint(base: string): string {
+  let url: URL
+  try {
+    url = new URL(base)
+  } catch {
+    throw usageError(`--url ${base} is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--url must be http or https, not ${url.protocol}`)
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/certificates/batch`
+  return url.href
+}
+
+/** Reading the inputs fails as an environment error (exit 2), like a missing file. */
+function asInputError(err: unknown): unknown {
+  return err instanceof CliError ? err : usageError(`cannot read the inputs: ${(err as Error).message}`)
+}
+
+async function push(paths: string[], opts: PushOptions, io: CliIo): Promise<void> {
+  const token = (opts.token ?? io.env[TOKEN_ENV] ?? '').trim()
+  if (token === '') throw usageError(`no token: pass --token or set ${TOKEN_ENV}`)
+  const endpoint = batchEndpoint(opts.url)
+  const files = findInputFiles(paths, io.cwd)
+  let total: number
+  try {
+    total = await countItems(files)
+  } catch (err) {
+    throw asInputError(err)
+  }
+  if (total === 0) throw usageError(`no certificates in ${paths.join(', ')}`)
+
+  const started = Date.now()
+  const tally = new PushTally()
+  const progress = startProgress(io, total, 'pushing')
+  const batches = inBatches(readItems(files, io.cwd), opts.batchSize)
+  const stop = new AbortController()
+  let fatal: unknown
+
+  // Workers share one stream of batches: an async generator hands each batch to one caller.
+  const worker = async () => {
+    while (!stop.signal.aborted) {
+      let next: IteratorResult<PushItem[]>
+      try {
+        next = await batches.next()
+      } catch (err) {
+        throw asInputError(err)
+      }
+      if (next.done) return
+      const items = next.value
+      const results = await postBatch({
+        endpoint,
+        token,
+        certificates: items.map((i) => i.jws),
+        policy: { ...DEFAULT_RETRY, retries: opts.retries },
+        signal: stop.signal,
+        onRetry: (reason, delayMs) => progress.note(`${items[0]!.file}:${items[0]!.line}…: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
+      })
+      tally.add(items, results)
+      progress.advance(items.length)
+    }
+  }
+  const fail = (err: unknown) => {
+    if (fatal === undefined) fatal = err
+    stop.abort()
+  }
+  try {
+    await Promise.all(Array.from({ length: opts.concurrency }, () => worker().catch(fail)))
+  } finally {
+    progress.stop()
+    await batches.return(undefined)
+  }
+  if (fatal !== undefined) {
+    const done = `${tally.done} of ${total} certificate(s) pushed before stopping; pushing again is safe`
+    throw fatal instanceof CliError ? new CliError(fatal.exitCode, `${fatal.message}\n(${done})`) : fatal
+  }
+
+  const summary = tally.summary((Date.now() - started) / 1000)
+  const rejections = tally.rejected()
+  if (opts.json) printJson(io, { summary, rejections })
+  else io.stdout(describePush(summary, rejections))
+  if (summary.rejected > 0) throw new CliError(EXIT_FAILED, `${summary.rejected} certificate(s) rejected`)
+}

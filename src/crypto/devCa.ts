@@ -1,0 +1,146 @@
+import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto'
+import { promisify } from 'node:util'
+import forge from 'node-forge'
+
+/** The development root CA: its certificate and private key. */
+export const DEV_CA_CERT_FILE = 'dev-ca.cert.pem'
+export const DEV_CA_PRIVATE_KEY_FILE = 'dev-ca.private.pem'
+/** The root again, as the bundle the service's TRUST_ANCHORS points at. */
+export const DEV_TRUST_ANCHORS_FILE = 'trust-anchors.pem'
+/** Blind-index and encryption-at-rest keys: what DATA_PROTECTION_KEYS points at. */
+export const DEV_DATA_PROTECTION_FILE = 'data-protection.json'
+/** The password of every development issuer's .p12 (public, like the keys themselves). */
+export const DEV_P12_PASSWORD = 'zhengzhao-dev'
+
+export const issuerCertFile = (code: string): string => `issuer-${code}.cert.pem`
+export const issuerPrivateKeyFile = (code: string): string => `issuer-${code}.private.pem`
+export const issuerP12File = (code: string): string => `issuer-${code}.p12`
+
+export interface DevPki {
+  /** File name → contents, ready to write; the .p12 files are binary. */
+  files: Record<string, string | Buffer>
+}
+
+const ROOT_CN = 'Zhengzhao Development Root CA'
+const ROOT_O = 'Zhengzhao (development only)'
+const RSA_BITS = 2048
+const ROOT_YEARS = 10
+const ISSUER_YEARS = 3
+const KEY_BYTES = 32
+// Backdated a little so a certificate made now is valid on a machine whose clock is slightly behind.
+const CLOCK_SKEW_MS = 5 * 60_000
+
+const generateRsa = promisify(generateKeyPair)
+
+/**
+ * RSA keys come from node:crypto, not forge: forge's generator is only fast when it happens to
+ * delegate to node:crypto, and the async native one runs the keys in parallel on the thread pool.
+ */
+async function rsaKeyPair(): Promise<{ node: KeyObject; forge: forge.pki.rsa.KeyPair }> {
+  const { privateKey } = await generateRsa('rsa', { modulusLength: RSA_BITS, publicExponent: 0x10001 })
+  const priv = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey
+  return { node: privateKey, forge: { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) } }
+}
+
+/** Names as UTF8String (issuer names are Chinese); serialNumber is a PrintableString in X.520. */
+function subject(attrs: Record<string, string>): forge.pki.CertificateField[] {
+  const { UTF8, PRINTABLESTRING } = forge.asn1.Type
+  // The typings declare valueTagClass as a class, but forge reads it as the universal type.
+  const tag = (name: string) => (name === 'serialNumber' ? PRINTABLESTRING : UTF8) as unknown as forge.asn1.Class
+  return Object.entries(attrs).map(([name, value]) => ({ name, value, valueTagClass: tag(name) }))
+}
+
+/** A positive 128-bit serial number, hex (the top bit cleared so DER keeps it positive). */
+function randomSerial(): string {
+  const bytes = randomBytes(16)
+  bytes[0] = bytes[0]! & 0x7f
+  return bytes.toString('hex')
+}
+
+function validity(cert: forge.pki.Certificate, years: number): void {
+  const from = new Date(Date.now() - CLOCK_SKEW_MS)
+  const until = new Date(from)
+  until.setUTCFullYear(until.getUTCFullYear() + years)
+  cert.validity.notBefore = from
+  cert.validity.notAfter = until
+}
+
+function makeRoot(keys: forge.pki.rsa.KeyPair): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = keys.publicKey
+  cert.serialNumber = randomSerial()
+  validity(cert, ROOT_YEARS)
+  cert.setSubject(subject({ commonName: ROOT_CN, organizationName: ROOT_O }))
+  cert.setIssuer(cert.subject.attributes)
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ])
+  cert.sign(keys.privateKey, forge.md.sha256.create())
+  return cert
+}
+
+function makeIssuerCert(issuer: { code: string; name: string }, keys: forge.pki.rsa.KeyPair, root: forge.pki.Certificate, rootKey: forge.pki.rsa.PrivateKey): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = keys.publicKey
+  cert.serialNumber = randomSerial()
+  validity(cert, ISSUER_YEARS)
+  cert.setSubject(subject({ commonName: issuer.name, organizationName: issuer.name, serialNumber: issuer.code }))
+  cert.setIssuer(root.subject.attributes)
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    // A document-signing key: signatures and non-repudiation, never certificate signing.
+    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: root.generateSubjectKeyIdentifier().getBytes() },
+  ])
+  cert.sign(rootKey, forge.md.sha256.create())
+  return cert
+}
+
+function toP12(code: string, key: forge.pki.rsa.PrivateKey, chain: forge.pki.Certificate[]): Buffer {
+  // AES-256 (PBES2, PBKDF2-HMAC-SHA-256) rather than forge's 3DES: what OpenSSL 3 writes too.
+  const options = { algorithm: 'aes256', prfAlgorithm: 'sha256', count: 10_000, friendlyName: code } as const
+  const asn1 = forge.pkcs12.toPkcs12Asn1(key, chain, DEV_P12_PASSWORD, options)
+  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary')
+}
+
+function dataProtectionKeys(): string {
+  const key = () => randomBytes(KEY_BYTES).toString('base64')
+  const json = { blindIndexKey: key(), encryptionKeys: [{ id: 'dev-1', key: key() }], activeKeyId: 'dev-1' }
+  return `${JSON.stringify(json, null, 2)}\n`
+}
+
+const pkcs8 = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }).toString()
+
+/**
+ * A fresh development PKI: a self-signed RSA root, one RSA signing certificate per issuer
+ * (PEM key, PEM certificate, and a .p12 with key, certificate and root), and the service's
+ * data-protection keys. Development only: every key is meant to be published in keys.example/.
+ * Pure: the caller decides where the files go.
+ */
+export async function generateDevPki(issuers: ReadonlyArray<{ code: string; name: string }>): Promise<DevPki> {
+  const [rootKeys, ...issuerKeys] = await Promise.all([rsaKeyPair(), ...issuers.map(() => rsaKeyPair())])
+  const root = makeRoot(rootKeys!.forge)
+  const rootPem = forge.pki.certificateToPem(root)
+  const files: Record<string, string | Buffer> = {
+    [DEV_CA_CERT_FILE]: rootPem,
+    [DEV_CA_PRIVATE_KEY_FILE]: pkcs8(rootKeys!.node),
+    [DEV_TRUST_ANCHORS_FILE]: rootPem,
+    [DEV_DATA_PROTECTION_FILE]: dataProtectionKeys(),
+  }
+  issuers.forEach((issuer, i) => {
+    const keys = issuerKeys[i]!
+    const cert = makeIssuerCert(issuer, keys.forge, root, rootKeys!.forge.privateKey)
+    files[issuerCertFile(issuer.code)] = forge.pki.certificateToPem(cert)
+    files[issuerPrivateKeyFile(issuer.code)] = pkcs8(keys.node)
+    files[issuerP12File(issuer.code)] = toP12(issuer.code, keys.forge.privateKey, [cert, root])
+  })
+  return { files }
+}
+
+/** True for files of a PKI that hold secrets (written mode 0600): private keys, .p12, data-protection keys. */
+export function isSecretPkiFile(name: string): boolean {
+  return name.endsWith('.private.pem') || name.endsWith('.p12') || name === DEV_DATA_PROTECTION_FILE
+}
