@@ -16,7 +16,10 @@ import { healthRoutes } from './health/routes.js'
 import { createLogger } from './logging.js'
 import { ProblemSchema } from './schemas.js'
 import { typeRoutes } from './types/routes.js'
+import { issuerRoutes } from './issuers/routes.js'
+import { certificateRoutes } from './certificates/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
+import { seedExampleIssuers } from './issuers/seed.js'
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 
@@ -37,7 +40,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const ownsDatabase = !deps.database
   const database = deps.database ?? (await openDatabase(config.database))
   if (deps.migrate ?? true) await runMigrations(database)
-  if (config.seedExamples) await seedExampleCatalogue(database.db)
+  if (config.seedExamples) {
+    await seedExampleCatalogue(database.db)
+    await seedExampleIssuers(database.db, config.trustAnchors)
+  }
 
   const app = Fastify({
     loggerInstance: createLogger(config.logLevel, deps.logStream) as FastifyBaseLogger,
@@ -50,6 +56,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID()
     },
     // Unknown properties are an error, never silently dropped; report every failing field.
+    // GB/T 36904 identifiers run past Fastify's default 100-character path parameters.
+    routerOptions: { maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -93,5 +101,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(healthRoutes, { database })
   await app.register(typeRoutes, { db: database.db, config })
+  await app.register(issuerRoutes, { db: database.db, config })
+  await app.register(certificateRoutes, { db: database.db, config })
   return app
 }

@@ -1,7 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { X509Certificate } from 'node:crypto'
+import { parseDataProtectionKeys, type DataProtectionKeys } from './crypto/dataProtection.js'
 import { parseVerificationKeys, TOKEN_ALGORITHMS, type TokenAlgorithm, type VerificationKey } from './crypto/keys.js'
+import { parseTrustAnchors } from './crypto/x509.js'
 import { isValidCreditCode } from './ids/creditCode.js'
 
 /** The development key set shipped in the repository. Never for production. */
@@ -23,6 +26,12 @@ export interface Config {
   /** Early-pilot credit codes an operator allows by name although their check character fails. */
   creditCodeExceptions: ReadonlySet<string>
   auth: { issuer: string; audience: string; algorithms: TokenAlgorithm[]; keys: VerificationKey[]; keyFiles: string[] }
+  /** CA certificates issuers' signing certificates must chain to. */
+  trustAnchors: X509Certificate[]
+  /** Blind-index and encryption keys for personal data at rest. */
+  dataProtection: DataProtectionKeys
+  /** Largest certificate JWS accepted, in bytes. */
+  maxCertificateBytes: number
   /** True when any configured key is one of keys.example/: the service says so loudly. */
   usingExampleKeys: boolean
 }
@@ -94,8 +103,29 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
   if (keys.length > 0 && usable.length === 0) problems.push('AUTH_KEYS: no key can verify any algorithm in AUTH_ALGORITHMS')
 
   const exampleKids = await exampleKeyIds()
-  const usingExampleKeys = keys.some((k) => exampleKids.has(k.thumbprint))
-  if (production && usingExampleKeys) problems.push('AUTH_KEYS uses the development keys from keys.example/: refusing to start with NODE_ENV=production')
+  const exampleTokenKeys = keys.some((k) => exampleKids.has(k.thumbprint))
+  if (production && exampleTokenKeys) problems.push('AUTH_KEYS uses the development keys from keys.example/: refusing to start with NODE_ENV=production')
+
+  const anchorsFile = resolve(cwd, required('TRUST_ANCHORS', join(EXAMPLE_KEYS_DIR, 'trust-anchors.pem')))
+  let trustAnchors: X509Certificate[] = []
+  try {
+    trustAnchors = parseTrustAnchors(readFileSync(anchorsFile, 'utf8'))
+  } catch (err) {
+    problems.push(`TRUST_ANCHORS: ${anchorsFile}: ${(err as Error).message}`)
+  }
+  const exampleAnchors = sameFile(anchorsFile, 'trust-anchors.pem', (t) => parseTrustAnchors(t).map((c) => c.fingerprint256).join())
+  if (production && exampleAnchors) problems.push('TRUST_ANCHORS is the development CA from keys.example/: refusing to start with NODE_ENV=production')
+
+  const protectionFile = resolve(cwd, required('DATA_PROTECTION_KEYS', join(EXAMPLE_KEYS_DIR, 'data-protection.json')))
+  let dataProtection: DataProtectionKeys | undefined
+  try {
+    dataProtection = parseDataProtectionKeys(readFileSync(protectionFile, 'utf8'))
+  } catch (err) {
+    problems.push(`DATA_PROTECTION_KEYS: ${protectionFile}: ${(err as Error).message}`)
+  }
+  const exampleProtection = sameFile(protectionFile, 'data-protection.json', (t) => parseDataProtectionKeys(t).blindIndexKey.toString('base64'))
+  if (production && exampleProtection) problems.push('DATA_PROTECTION_KEYS are the development keys from keys.example/: refusing to start with NODE_ENV=production')
+  const usingExampleKeys = exampleTokenKeys || exampleAnchors || exampleProtection
 
   const config: Config = {
     env: nodeEnv as Config['env'],
@@ -115,11 +145,26 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
       keys: usable,
       keyFiles,
     },
+    trustAnchors,
+    dataProtection: dataProtection!,
+    maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
     usingExampleKeys,
   }
   if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+/**
+ * True when `file` holds the same secret or anchors as keys.example/`name` (compared by what
+ * `identity` extracts), wherever it was copied to.
+ */
+function sameFile(file: string, name: string, identity: (text: string) => string): boolean {
+  try {
+    return identity(readFileSync(file, 'utf8')) === identity(readFileSync(join(EXAMPLE_KEYS_DIR, name), 'utf8'))
+  } catch {
+    return false // unreadable or not shipped (a production image): nothing to recognise
+  }
 }
 
 /** Thumbprints of the public keys in keys.example/, to recognise them wherever they were copied. */

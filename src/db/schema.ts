@@ -1,4 +1,11 @@
-import { bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { bigserial, customType, date, index, integer, jsonb, pgTable, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
+
+// Raw bytes. PGlite hands back Uint8Array, postgres.js a Buffer: normalise to Buffer.
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => Buffer.from(value),
+})
 
 /** Holder ID types (GB/T 36903 appendix A). Seeded by the first migration; unknown types are rejected. */
 export const holderIdTypes = pgTable('holder_id_types', {
@@ -32,7 +39,105 @@ export const auditEvents = pgTable(
     actorOrg: text('actor_org'),
     requestId: text('request_id'),
     subject: text('subject'),
+    /** Keyed blind index of the holder concerned, never the ID number itself. */
+    holderRef: text('holder_ref'),
     details: jsonb('details').notNull().default({}),
   },
-  (t) => [index('audit_events_at_idx').on(t.at), index('audit_events_kind_at_idx').on(t.kind, t.at)],
+  (t) => [
+    index('audit_events_at_idx').on(t.at),
+    index('audit_events_kind_at_idx').on(t.kind, t.at),
+    index('audit_events_subject_idx').on(t.subject),
+    index('audit_events_holder_ref_idx').on(t.holderRef),
+    index('audit_events_actor_org_at_idx').on(t.actorOrg, t.at),
+  ],
+)
+
+/** Registered issuing departments. */
+export const issuers = pgTable('issuers', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  typeCodes: text('type_codes').array().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+/**
+ * Issuers' signing keys, from certificates that chained to a trust anchor at registration.
+ * A key signs from `activeFrom` until it is retired, or until `compromisedAt` when revoked for
+ * compromise (what it signed after that instant is invalid).
+ */
+export const issuerKeys = pgTable(
+  'issuer_keys',
+  {
+    kid: text('kid').primaryKey(),
+    issuerCode: text('issuer_code')
+      .notNull()
+      .references(() => issuers.code),
+    algorithms: text('algorithms').array().notNull(),
+    publicKeyPem: text('public_key_pem').notNull(),
+    chainPem: text('chain_pem').notNull(),
+    subject: text('subject').notNull(),
+    serialNumber: text('serial_number').notNull(),
+    fingerprint256: text('fingerprint256').notNull(),
+    notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
+    activeFrom: timestamp('active_from', { withTimezone: true }).notNull().defaultNow(),
+    retiredAt: timestamp('retired_at', { withTimezone: true }),
+    compromisedAt: timestamp('compromised_at', { withTimezone: true }),
+    revocationComment: text('revocation_comment'),
+  },
+  (t) => [index('issuer_keys_issuer_idx').on(t.issuerCode)],
+)
+
+/**
+ * Stored certificates. The JWS is kept exactly as received, encrypted (AES-256-GCM under
+ * `keyId`, bound to the identifier); the holder is found through `holderIndex`, a keyed blind
+ * index, so a dump reveals no ID number and no name. Laid out for distribution by holder_index.
+ */
+export const certificates = pgTable(
+  'certificates',
+  {
+    id: text('id').primaryKey(),
+    series: text('series').notNull(),
+    version: integer('version').notNull(),
+    typeCode: text('type_code').notNull(),
+    issuerCode: text('issuer_code').notNull(),
+    number: text('number').notNull(),
+    holderIdType: text('holder_id_type').notNull(),
+    holderIndex: text('holder_index').notNull(),
+    issuedOn: date('issued_on').notNull(),
+    validFrom: date('valid_from').notNull(),
+    validUntil: date('valid_until'),
+    status: text('status').notNull(),
+    statusChangedAt: timestamp('status_changed_at', { withTimezone: true }).notNull().defaultNow(),
+    signingKid: text('signing_kid').notNull(),
+    jwsSha256: text('jws_sha256').notNull(),
+    keyId: text('key_id').notNull(),
+    jwsCipher: bytea('jws_cipher').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique('certificates_series_version_key').on(t.series, t.version),
+    // At most one version of a series is current: concurrent pushes of two versions cannot both stay in force.
+    uniqueIndex('certificates_series_current_key').on(t.series).where(sql`status in ('valid', 'suspended')`),
+    index('certificates_holder_idx').on(t.holderIndex, t.typeCode),
+    index('certificates_type_number_idx').on(t.typeCode, t.number),
+  ],
+)
+
+/** Every status change: who, when, why, from, to. */
+export const certificateStatusHistory = pgTable(
+  'certificate_status_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    certificateId: text('certificate_id').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    actorSub: text('actor_sub'),
+    actorOrg: text('actor_org'),
+    requestId: text('request_id'),
+    fromStatus: text('from_status').notNull(),
+    toStatus: text('to_status').notNull(),
+    reason: text('reason').notNull(),
+  },
+  (t) => [index('certificate_status_history_cert_idx').on(t.certificateId, t.at)],
 )

@@ -7,6 +7,14 @@ const HANGZHOU_CIVIL_AFFAIRS = '11330100MB1234567E'
 const HANGZHOU_UNIVERSITY = '12330100MB0123456R'
 const HANGZHOU_REAL_ESTATE = '11440300MB3456789N'
 
+/** The example issuers, with the types each may issue (their development keys are in keys.example/). */
+export const EXAMPLE_ISSUERS: ReadonlyArray<{ code: string; name: string }> = [
+  { code: WESTLAKE_AMR, name: '杭州市西湖区市场监督管理局' },
+  { code: HANGZHOU_CIVIL_AFFAIRS, name: '杭州市民政局' },
+  { code: HANGZHOU_UNIVERSITY, name: '杭州示例大学' },
+  { code: HANGZHOU_REAL_ESTATE, name: '深圳市不动产登记中心' },
+]
+
 const date = { type: 'string', format: 'date' }
 
 export const EXAMPLE_CATALOGUE: ReadonlyArray<{ typeCode: string; definition: TypeDefinition }> = [

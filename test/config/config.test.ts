@@ -1,9 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, EXAMPLE_KEYS_DIR, loadConfig } from '../../src/config.js'
+import { createTestPki } from '../helpers/pki.js'
 
 async function problemsOf(env: Record<string, string>): Promise<string[]> {
   try {
@@ -37,18 +38,28 @@ t.test('every malformed setting is named in one error', async (t) => {
 
 t.test('production refuses the example keys and requires its settings', async (t) => {
   const missing = await problemsOf({ NODE_ENV: 'production' })
-  for (const name of ['AUTH_KEYS', 'AUTH_ISSUER', 'AUTH_AUDIENCE']) t.ok(missing.some((p) => p.includes(name)), `${name} required`)
+  for (const name of ['AUTH_KEYS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'TRUST_ANCHORS', 'DATA_PROTECTION_KEYS']) t.ok(missing.some((p) => p.includes(name)), `${name} required`)
 
   // The example key is recognised by its thumbprint, even copied elsewhere.
   const dir = mkdtempSync(join(tmpdir(), 'zz-config-'))
-  copyFileSync(join(EXAMPLE_KEYS_DIR, 'idp.jwks.json'), join(dir, 'copied.json'))
-  const copied = await problemsOf({ NODE_ENV: 'production', AUTH_KEYS: join(dir, 'copied.json'), AUTH_ISSUER: 'https://idp.gov.example', AUTH_AUDIENCE: 'zhengzhao' })
-  t.equal(copied.length, 1)
-  t.match(copied[0], /keys\.example/)
+  for (const f of ['idp.jwks.json', 'trust-anchors.pem', 'data-protection.json']) copyFileSync(join(EXAMPLE_KEYS_DIR, f), join(dir, `copied-${f}`))
+  const base = { NODE_ENV: 'production', AUTH_ISSUER: 'https://idp.gov.example', AUTH_AUDIENCE: 'zhengzhao' }
+  const copied = await problemsOf({
+    ...base,
+    AUTH_KEYS: join(dir, 'copied-idp.jwks.json'),
+    TRUST_ANCHORS: join(dir, 'copied-trust-anchors.pem'),
+    DATA_PROTECTION_KEYS: join(dir, 'copied-data-protection.json'),
+  })
+  t.equal(copied.length, 3, copied.join('\n'))
+  for (const name of ['AUTH_KEYS', 'TRUST_ANCHORS', 'DATA_PROTECTION_KEYS']) t.ok(copied.some((p) => p.startsWith(name) && p.includes('keys.example')), `${name} refused`)
 
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   writeFileSync(join(dir, 'idp.pem'), publicKey.export({ type: 'spki', format: 'pem' }))
-  const config = await loadConfig({ NODE_ENV: 'production', AUTH_KEYS: join(dir, 'idp.pem'), AUTH_ISSUER: 'https://idp.gov.example', AUTH_AUDIENCE: 'zhengzhao' })
+  writeFileSync(join(dir, 'dp.json'), JSON.stringify({ blindIndexKey: randomBytes(32).toString('base64'), encryptionKeys: [{ id: 'k1', key: randomBytes(32).toString('base64') }], activeKeyId: 'k1' }))
+  // A production anchor: any CA but the development one.
+  const pki = createTestPki()
+  writeFileSync(join(dir, 'anchors.pem'), pki.anchorsPem)
+  const config = await loadConfig({ ...base, AUTH_KEYS: join(dir, 'idp.pem'), TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: join(dir, 'dp.json') })
   t.equal(config.usingExampleKeys, false)
   t.equal(config.seedExamples, false, 'no example catalogue in production')
 })
@@ -73,4 +84,19 @@ t.test('credit-code exceptions are named codes that fail the check, never a swit
   t.ok(config.creditCodeExceptions.has('91110000MA01234568'))
   const problems = await problemsOf({ CREDIT_CODE_EXCEPTIONS: '11330105002500287C,*,true' })
   t.equal(problems.length, 3)
+})
+
+t.test('data-protection keys: malformed files are named precisely', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zz-config-'))
+  const k = randomBytes(32).toString('base64')
+  const cases: [unknown, RegExp][] = [
+    [{ blindIndexKey: 'short', encryptionKeys: [{ id: 'a', key: k }], activeKeyId: 'a' }, /blindIndexKey must be 32 bytes/],
+    [{ blindIndexKey: k, encryptionKeys: [], activeKeyId: 'a' }, /at least one key/],
+    [{ blindIndexKey: k, encryptionKeys: [{ id: 'a', key: k }, { id: 'a', key: k }], activeKeyId: 'a' }, /duplicate id/],
+    [{ blindIndexKey: k, encryptionKeys: [{ id: 'a', key: k }], activeKeyId: 'b' }, /activeKeyId must name/],
+  ]
+  for (const [i, [content, expected]] of cases.entries()) {
+    writeFileSync(join(dir, `${i}.json`), JSON.stringify(content))
+    t.match((await problemsOf({ DATA_PROTECTION_KEYS: join(dir, `${i}.json`) })).join('\n'), expected)
+  }
 })

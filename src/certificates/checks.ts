@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto'
+import type { ValidateFunction } from 'ajv'
+import { isValidCreditCode, parseCertId, parseIdNumber, type CertId } from '../ids/index.js'
+import type { FieldProblem } from '../errors.js'
+import type { CertificateType } from '../types/schemas.js'
+import { createAjv } from '../types/dataSchema.js'
+import { CertificatePayload } from './schemas.js'
+import { checkSignature, type SigningContext } from './signature.js'
+import { CERT_JWS_TYP } from '../crypto/jws.js'
+
+
+/** What a push needs to know beyond the JWS itself; lookups are memoised per request. */
+export interface CheckContext extends SigningContext {
+  callerOrg: string
+  now: Date
+  maxBytes: number
+  exceptions: ReadonlySet<string>
+  type(code: string): Promise<CertificateType | undefined>
+  dataValidator(type: CertificateType): ValidateFunction
+}
+
+export interface CheckedCertificate {
+  jws: string
+  jwsSha256: string
+  payload: CertificatePayload
+  certId: CertId
+  /** Normalised holder ID (upper-case X). */
+  holderId: string
+  signingKid: string
+}
+
+type Problems = FieldProblem[]
+const validatePayload = createAjv().compile(CertificatePayload)
+
+/**
+ * Every check a pushed certificate must pass, each problem with a code and a pointer (`at` is
+ * where the JWS sits in the request; payload fields are addressed below `${at}/payload`).
+ * Nothing here writes: a certificate with any problem is stored nowhere.
+ */
+export async function checkCertificate(jws: string, ctx: CheckContext, at: string): Promise<{ ok: true; value: CheckedCertificate } | { ok: false; problems: Problems }> {
+  const problem = (pointer: string, code: string, message: string) => ({ pointer: `${at}${pointer}`, code, message })
+  // Size first: nothing larger is even parsed.
+  if (Buffer.byteLength(jws, 'utf8') > ctx.maxBytes) return { ok: false, problems: [problem('', 'JWS_TOO_LARGE', `larger than ${ctx.maxBytes} bytes`)] }
+  const parts = decodeCompact(jws)
+  if (!parts) return { ok: false, problems: [problem('', 'JWS_MALFORMED', 'not a compact JWS with a JSON header and payload')] }
+  const { header, payload } = parts
+  const problems: Problems = []
+
+  // The header: pinned algorithms, our media type, a key id.
+  if (header.typ !== CERT_JWS_TYP) problems.push(problem('/header/typ', 'TYP_INVALID', `typ must be ${CERT_JWS_TYP}`))
+  if (typeof header.kid !== 'string' || header.kid.length === 0) problems.push(problem('/header/kid', 'KID_MISSING', 'the header must name the signing key'))
+
+  // The payload's shape; later checks only look at fields that passed it.
+  if (!validatePayload(payload)) {
+    for (const e of validatePayload.errors ?? []) {
+      const missing = (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ?? (e.params as { additionalProperty?: string }).additionalProperty
+      problems.push(problem(`/payload${e.instancePath}${missing ? `/${missing}` : ''}`, 'PAYLOAD_INVALID', e.message ?? 'is invalid'))
+    }
+    return { ok: false, problems }
+  }
+  const p = payload as CertificatePayload
+
+  // The identifier is well formed and names this type and this issuer.
+  const parsedId = parseCertId(p.id)
+  if (!parsedId.ok) problems.push(problem('/payload/id', 'CERT_ID_INVALID', `not a valid GB/T 36904 identifier (${parsedId.problem})`))
+  else {
+    if (parsedId.value.typeCode !== p.typeCode) problems.push(problem('/payload/id', 'CERT_ID_TYPE_MISMATCH', 'the identifier\'s type segment differs from typeCode'))
+    if (parsedId.value.issuerCode !== p.issuer.code) problems.push(problem('/payload/id', 'CERT_ID_ISSUER_MISMATCH', 'the identifier\'s issuer segment differs from issuer.code'))
+  }
+  // The caller pushes only what its own organisation issued.
+  if (p.issuer.code !== ctx.callerOrg) problems.push(problem('/payload/issuer/code', 'ISSUER_NOT_CALLER', 'issuer.code is not the caller\'s organisation'))
+
+  const holderId = checkHolderId(p, ctx, problem, problems)
+  checkDates(p, ctx.now, problem, problems)
+  await checkAgainstType(p, ctx, problem, problems)
+  const signing = await checkSignature(jws, header, p.issuer.code, p.typeCode, ctx)
+  for (const s of signing.problems) problems.push(problem(s.pointer, s.code, s.message))
+
+  if (problems.length > 0 || !parsedId.ok) return { ok: false, problems }
+  return {
+    ok: true,
+    value: { jws, jwsSha256: createHash('sha256').update(jws).digest('hex'), payload: p, certId: parsedId.value, holderId, signingKid: header.kid as string },
+  }
+}
+
+function decodeCompact(jws: string): { header: Record<string, unknown>; payload: unknown } | undefined {
+  const parts = jws.split('.')
+  if (parts.length !== 3 || parts.some((s) => !/^[A-Za-z0-9_-]*$/.test(s)) || !parts[0] || !parts[2]) return undefined
+  try {
+    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as unknown
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined
+    return { header: header as Record<string, unknown>, payload }
+  } catch {
+    return undefined
+  }
+}
+
+type MakeProblem = (pointer: string, code: string, message: string) => FieldProblem
+
+function checkHolderId(p: CertificatePayload, ctx: CheckContext, problem: MakeProblem, problems: Problems): string {
+  const { idType, id } = p.holder
+  if (idType === '111') {
+    const parsed = parseIdNumber(id, ctx.now)
+    if (parsed.ok) return parsed.value
+    problems.push(problem('/payload/holder/id', 'HOLDER_ID_INVALID', `not a valid citizen ID number (${parsed.problem})`))
+  } else if (idType === '001') {
+    if (isValidCreditCode(id, ctx.exceptions)) return id
+    problems.push(problem('/payload/holder/id', 'HOLDER_ID_INVALID', 'not a valid unified social credit code'))
+  } else {
+    problems.push(problem('/payload/holder/idType', 'HOLDER_ID_TYPE_UNKNOWN', `holder ID type ${idType} cannot be validated`))
+  }
+  return id
+}
+
+function checkDates(p: CertificatePayload, now: Date, problem: MakeProblem, problems: Problems): void {
+  // Dates are calendar dates in China Standard Time.
+  const today = new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+  if (p.issuedOn > today) problems.push(problem('/payload/issuedOn', 'ISSUED_IN_FUTURE', 'issuedOn is after today'))
+  if (p.validUntil !== undefined && p.validUntil < p.validFrom) problems.push(problem('/payload/validUntil', 'DATES_INCONSISTENT', 'validUntil is before validFrom'))
+  if (p.validUntil !== undefined && p.validUntil < p.issuedOn) problems.push(problem('/payload/validUntil', 'DATES_INCONSISTENT', 'validUntil is before issuedOn'))
+}
+
+async function checkAgainstType(p: CertificatePayload, ctx: CheckContext, problem: MakeProblem, problems: Problems): Promise<void> {
+  const type = await ctx.type(p.typeCode)
+  if (!type) {
+    problems.push(problem('/payload/typeCode', 'TYPE_UNKNOWN', 'no such certificate type in the catalogue'))
+    return
+  }
+  if (!type.issuers.includes(p.issuer.code)) problems.push(problem('/payload/issuer/code', 'ISSUER_NOT_ALLOWED_FOR_TYPE', 'the catalogue does not allow this issuer for this type'))
+  if (!type.holderIdTypes.includes(p.holder.idType)) problems.push(problem('/payload/holder/idType', 'HOLDER_ID_TYPE_NOT_ALLOWED', 'this type is not issued to this kind of holder'))
+  const validate = ctx.dataValidator(type)
+  if (!validate(p.data)) {
+    for (const e of validate.errors ?? []) {
+      const missing = (e.params as { missingProperty?: string }).missingProperty
+      problems.push(problem(`/payload/data${e.instancePath}${missing ? `/${missing}` : ''}`, 'DATA_INVALID', e.message ?? 'is invalid'))
+    }
+  }
+}

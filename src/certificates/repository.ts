@@ -1,0 +1,161 @@
+import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm'
+import { encrypt, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
+import type { Db } from '../db/client.js'
+import { auditEvents, certificates, certificateStatusHistory } from '../db/schema.js'
+import type { Actor } from '../types/repository.js'
+import type { CheckedCertificate } from './checks.js'
+import type { CertificateStatus, StoredCertificate } from './schemas.js'
+
+type Row = typeof certificates.$inferSelect
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+export type StoreOutcome =
+  | { outcome: 'created' | 'unchanged'; record: StoredCertificate }
+  | { outcome: 'rejected'; code: 'CERTIFICATE_CONFLICT' | 'VERSION_NOT_NEWER'; id: string }
+
+const UNIQUE_VIOLATION = '23505'
+
+export function seriesOf(c: CheckedCertificate): string {
+  return `${c.certId.typeCode}.${c.certId.issuerCode}.${c.certId.serial}`
+}
+
+export function toRecord(row: Pick<Row, 'id' | 'typeCode' | 'issuerCode' | 'version' | 'status' | 'statusChangedAt' | 'receivedAt' | 'jwsSha256'>): StoredCertificate {
+  return {
+    id: row.id,
+    typeCode: row.typeCode,
+    issuerCode: row.issuerCode,
+    version: row.version,
+    status: row.status as CertificateStatus,
+    statusChangedAt: row.statusChangedAt.toISOString(),
+    receivedAt: row.receivedAt.toISOString(),
+    jwsSha256: row.jwsSha256,
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } }
+  return e.code === UNIQUE_VIOLATION || e.cause?.code === UNIQUE_VIOLATION
+}
+
+export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
+  const rowFor = (c: CheckedCertificate) => {
+    const { keyId, cipher } = encrypt(keys, c.jws, c.payload.id)
+    return {
+      id: c.payload.id,
+      series: seriesOf(c),
+      version: c.certId.version,
+      typeCode: c.payload.typeCode,
+      issuerCode: c.payload.issuer.code,
+      number: c.payload.number,
+      holderIdType: c.payload.holder.idType,
+      holderIndex: holderIndex(keys, c.payload.holder.idType, c.holderId),
+      issuedOn: c.payload.issuedOn,
+      validFrom: c.payload.validFrom,
+      validUntil: c.payload.validUntil ?? null,
+      status: 'valid',
+      signingKid: c.signingKid,
+      jwsSha256: c.jwsSha256,
+      keyId,
+      jwsCipher: cipher,
+    }
+  }
+  const issuedEvent = (row: ReturnType<typeof rowFor>, actor: Actor) => ({
+    kind: 'certificate.issued',
+    subject: row.id,
+    holderRef: row.holderIndex,
+    actorSub: actor.sub,
+    actorOrg: actor.org,
+    requestId: actor.requestId,
+    details: { typeCode: row.typeCode, version: row.version },
+  })
+
+  /** Same identifier: unchanged when the bytes match, a conflict otherwise. */
+  async function existing(tx: Tx | Db, c: CheckedCertificate): Promise<StoreOutcome | undefined> {
+    const [row] = await tx.select().from(certificates).where(eq(certificates.id, c.payload.id))
+    if (!row) return undefined
+    return row.jwsSha256 === c.jwsSha256 ? { outcome: 'unchanged', record: toRecord(row) } : { outcome: 'rejected', code: 'CERTIFICATE_CONFLICT', id: row.id }
+  }
+
+  /** One certificate, under its series' lock: new versions supersede the current one. */
+  async function storeOneOnce(c: CheckedCertificate, actor: Actor): Promise<StoreOutcome> {
+    return db.transaction(async (tx) => {
+      const series = seriesOf(c)
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${series}, 0))`)
+      const same = await existing(tx, c)
+      if (same) return same
+      const [latest] = await tx.select({ max: sql<number | null>`max(${certificates.version})` }).from(certificates).where(eq(certificates.series, series))
+      if (latest?.max != null && latest.max >= c.certId.version) return { outcome: 'rejected', code: 'VERSION_NOT_NEWER', id: c.payload.id }
+      const previous = await tx
+        .select({ id: certificates.id, status: certificates.status })
+        .from(certificates)
+        .where(and(eq(certificates.series, series), lt(certificates.version, c.certId.version), inArray(certificates.status, ['valid', 'suspended'])))
+      if (previous.length > 0) {
+        await tx.update(certificates).set({ status: 'superseded', statusChangedAt: new Date() }).where(inArray(certificates.id, previous.map((p) => p.id)))
+        const reason = `superseded by version ${c.certId.version}`
+        await tx.insert(certificateStatusHistory).values(previous.map((p) => ({ certificateId: p.id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, fromStatus: p.status, toStatus: 'superseded', reason })))
+      }
+      const row = rowFor(c)
+      const [inserted] = await tx.insert(certificates).values(row).returning()
+      await tx.insert(auditEvents).values([
+        issuedEvent(row, actor),
+        ...previous.map((p) => ({ kind: 'certificate.superseded', subject: p.id, holderRef: row.holderIndex, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, details: { by: row.id } })),
+      ])
+      return { outcome: 'created', record: toRecord(inserted!) }
+    })
+  }
+
+  /** A concurrent push of the same series can win the race: then look again (once more at most). */
+  async function storeOne(c: CheckedCertificate, actor: Actor): Promise<StoreOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await storeOneOnce(c, actor)
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= 2) throw err
+      }
+    }
+  }
+
+  /**
+   * Many certificates. First versions of new series go in with one multi-row insert (and one
+   * multi-row insert of their events) in one transaction; anything that conflicts, and every
+   * later version, takes the one-by-one path. Each certificate is still all-or-nothing.
+   */
+  async function storeMany(items: CheckedCertificate[], actor: Actor): Promise<StoreOutcome[]> {
+    const outcomes = new Array<StoreOutcome | undefined>(items.length)
+    const created = new Set<string>()
+    const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => c.certId.version === 1)
+    if (firsts.length > 0) {
+      await db.transaction(async (tx) => {
+        const seen = await tx.select({ series: certificates.series }).from(certificates).where(inArray(certificates.series, [...new Set(firsts.map(({ c }) => seriesOf(c)))]))
+        const taken = new Set(seen.map((r) => r.series))
+        const fresh = firsts.filter(({ c }) => !taken.has(seriesOf(c)))
+        if (fresh.length === 0) return
+        const rows = fresh.map(({ c }) => rowFor(c))
+        const inserted = await tx.insert(certificates).values(rows).onConflictDoNothing().returning()
+        const byId = new Map(inserted.map((r) => [r.id, r]))
+        const events = rows.filter((r) => byId.has(r.id)).map((r) => issuedEvent(r, actor))
+        if (events.length > 0) await tx.insert(auditEvents).values(events)
+        for (const { c, i } of fresh) {
+          const row = byId.get(c.payload.id)
+          // The same identifier twice in one batch: only the first is inserted here.
+          if (row && row.jwsSha256 === c.jwsSha256 && !created.has(row.id)) {
+            created.add(row.id)
+            outcomes[i] = { outcome: 'created', record: toRecord(row) }
+          }
+        }
+      })
+    }
+    for (const [i, c] of items.entries()) {
+      if (!outcomes[i]) outcomes[i] = await storeOne(c, actor)
+    }
+    return outcomes as StoreOutcome[]
+  }
+
+  return { storeOne, storeMany, existing: (c: CheckedCertificate) => existing(db, c) }
+}
+
+export type CertificateRepository = ReturnType<typeof createCertificateRepository>
+
+export async function statusHistory(db: Db, id: string) {
+  return db.select().from(certificateStatusHistory).where(eq(certificateStatusHistory.certificateId, id)).orderBy(asc(certificateStatusHistory.at), asc(certificateStatusHistory.id))
+}

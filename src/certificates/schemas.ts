@@ -1,0 +1,95 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const date = Type.String({ format: 'date' })
+
+/** The signed payload (DESIGN.md §3, GB/T 36903 field names in the descriptions). */
+export const CertificatePayload = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200, description: 'GB/T 36904 identifier (ZZBS)' }),
+    typeCode: Type.String({ minLength: 21, maxLength: 21, description: 'type code (ZZLXDM)' }),
+    name: Type.String({ minLength: 1, maxLength: 100, description: 'certificate name (ZZMC)' }),
+    number: Type.String({ minLength: 1, maxLength: 64, description: 'number as printed (ZZBH)' }),
+    holder: Type.Object(
+      {
+        idType: Type.String({ pattern: '^[0-9]{3}$', description: 'holder ID type (CZZTDMLXDM)' }),
+        id: Type.String({ minLength: 1, maxLength: 64, description: 'holder ID (CZZTDM)' }),
+        name: Type.String({ minLength: 1, maxLength: 200, description: 'holder (CZZT)' }),
+      },
+      { additionalProperties: false },
+    ),
+    issuer: Type.Object(
+      { code: Type.String({ minLength: 18, maxLength: 18, description: 'issuer code (ZZBFJGDM)' }), name: Type.String({ minLength: 1, maxLength: 200, description: 'issuer (ZZBFJG)' }) },
+      { additionalProperties: false },
+    ),
+    issuedOn: Type.Unsafe<string>({ ...date, description: 'issue date (ZZBFRQ)' }),
+    validFrom: Type.Unsafe<string>({ ...date, description: 'valid from (ZZYXQQSRQ)' }),
+    validUntil: Type.Optional(Type.Unsafe<string>({ ...date, description: 'valid until (ZZYXQJZRQ); absent = long-term' })),
+    data: Type.Object({}, { additionalProperties: true, description: "fields defined by the type's JSON Schema" }),
+  },
+  { additionalProperties: false },
+)
+export type CertificatePayload = Static<typeof CertificatePayload>
+
+const Jws = Type.String({ minLength: 1, description: 'compact JWS, typ zhengzhao-cert+jws, signed by the issuer' })
+
+export const PushBody = Type.Object({ certificate: Jws }, { additionalProperties: false })
+export const BatchBody = Type.Object({ certificates: Type.Array(Jws, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false })
+
+export const CertificateIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
+
+export const STATUSES = ['valid', 'suspended', 'revoked', 'superseded'] as const
+export type CertificateStatus = (typeof STATUSES)[number]
+
+export const StatusBody = Type.Object(
+  {
+    status: Type.Union([Type.Literal('valid'), Type.Literal('suspended'), Type.Literal('revoked')], { description: 'revoked is final; valid reinstates a suspended certificate' }),
+    reason: Type.String({ minLength: 1, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+)
+
+export const StatusChange = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  from: Type.String(),
+  to: Type.String(),
+  reason: Type.String(),
+  actorOrg: Type.Union([Type.String(), Type.Null()]),
+  actorSub: Type.Union([Type.String(), Type.Null()]),
+})
+
+/** What the issuer gets back: no personal data, which it has already. */
+export const StoredCertificate = Type.Object(
+  {
+    id: Type.String(),
+    typeCode: Type.String(),
+    issuerCode: Type.String(),
+    version: Type.Integer(),
+    status: Type.Union(STATUSES.map((s) => Type.Literal(s))),
+    statusChangedAt: Type.String({ format: 'date-time' }),
+    receivedAt: Type.String({ format: 'date-time' }),
+    jwsSha256: Type.String({ description: 'hex SHA-256 of the JWS as stored' }),
+    history: Type.Optional(Type.Array(StatusChange)),
+  },
+  { $id: 'StoredCertificate' },
+)
+export type StoredCertificate = Static<typeof StoredCertificate>
+
+const ItemProblem = Type.Object({ pointer: Type.String(), code: Type.String(), message: Type.String() })
+
+export const BatchResult = Type.Object(
+  {
+    results: Type.Array(
+      Type.Object({
+        index: Type.Integer(),
+        outcome: Type.Union([Type.Literal('created'), Type.Literal('unchanged'), Type.Literal('rejected')]),
+        status: Type.Integer({ description: 'the status a single push would have had: 201, 200, 409 or 422' }),
+        id: Type.Optional(Type.String()),
+        code: Type.Optional(Type.String()),
+        problems: Type.Optional(Type.Array(ItemProblem)),
+      }),
+    ),
+    summary: Type.Object({ created: Type.Integer(), unchanged: Type.Integer(), rejected: Type.Integer() }),
+  },
+  { $id: 'BatchResult' },
+)
+export type BatchResult = Static<typeof BatchResult>

@@ -1,0 +1,68 @@
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { compactVerify } from 'jose'
+import { CERT_SIGNING_ALGORITHMS } from '../crypto/jws.js'
+import type { KeyRow } from '../issuers/repository.js'
+import type { Issuer } from '../issuers/schemas.js'
+
+// Certificate signature algorithms are pinned in one place, crypto/jws.ts (DESIGN.md §3).
+const CERT_ALGORITHMS = CERT_SIGNING_ALGORITHMS
+
+export interface SigningContext {
+  now: Date
+  issuer(code: string): Promise<{ issuer: Issuer; keys: KeyRow[] } | undefined>
+}
+
+interface SigningProblem {
+  pointer: string
+  code: string
+  message: string
+}
+
+const publicKeys = new Map<string, KeyObject>()
+
+function publicKey(row: KeyRow): KeyObject {
+  let key = publicKeys.get(row.kid)
+  if (!key) {
+    key = createPublicKey(row.publicKeyPem)
+    publicKeys.set(row.kid, key)
+  }
+  return key
+}
+
+/** Why a key may not sign at `now`, or undefined when its window covers `now`. */
+export function keyWindowProblem(key: KeyRow, now: Date): string | undefined {
+  if (key.compromisedAt && key.compromisedAt <= now) return 'the key was revoked as compromised'
+  if (key.retiredAt && key.retiredAt <= now) return 'the key is retired'
+  if (key.activeFrom > now || key.notBefore > now) return 'the key is not valid yet'
+  if (key.notAfter <= now) return 'the key\'s certificate has expired'
+  return undefined
+}
+
+/**
+ * The signature was made by a registered key of this issuer whose window covers now, with an
+ * algorithm pinned for certificates and allowed for that key. jose verifies over WebCrypto,
+ * whose jobs run on libuv's thread pool, so a batch's signatures verify in parallel.
+ */
+export async function checkSignature(jws: string, header: Record<string, unknown>, issuerCode: string, typeCode: string, ctx: SigningContext): Promise<{ problems: SigningProblem[] }> {
+  const problems: SigningProblem[] = []
+  const alg = header.alg
+  if (typeof alg !== 'string' || !(CERT_ALGORITHMS as readonly string[]).includes(alg)) {
+    return { problems: [{ pointer: '/header/alg', code: 'ALG_NOT_ALLOWED', message: `alg must be one of ${CERT_ALGORITHMS.join(', ')}` }] }
+  }
+  const registered = await ctx.issuer(issuerCode)
+  if (!registered) return { problems: [{ pointer: '/payload/issuer/code', code: 'ISSUER_UNKNOWN', message: 'no registered issuer with this code' }] }
+  if (!registered.issuer.typeCodes.includes(typeCode)) {
+    problems.push({ pointer: '/payload/typeCode', code: 'ISSUER_NOT_ALLOWED_FOR_TYPE', message: 'the issuer is not registered for this type' })
+  }
+  const key = registered.keys.find((k) => k.kid === header.kid)
+  if (!key) return { problems: [...problems, { pointer: '/header/kid', code: 'KID_UNKNOWN', message: 'not a registered key of this issuer' }] }
+  if (!key.algorithms.includes(alg)) return { problems: [...problems, { pointer: '/header/alg', code: 'ALG_KEY_MISMATCH', message: `this key signs with ${key.algorithms.join(' or ')}` }] }
+  const window = keyWindowProblem(key, ctx.now)
+  if (window) problems.push({ pointer: '/header/kid', code: 'KEY_NOT_ACTIVE', message: window })
+  try {
+    await compactVerify(jws, publicKey(key), { algorithms: [alg] })
+  } catch {
+    problems.push({ pointer: '', code: 'SIGNATURE_INVALID', message: 'the signature does not verify with the named key' })
+  }
+  return { problems }
+}
