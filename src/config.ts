@@ -5,6 +5,7 @@ import type { X509Certificate } from 'node:crypto'
 import { parseDataProtectionKeys, type DataProtectionKeys } from './crypto/dataProtection.js'
 import { parseVerificationKeys, TOKEN_ALGORITHMS, type TokenAlgorithm, type VerificationKey } from './crypto/keys.js'
 import { parseTrustAnchors } from './crypto/x509.js'
+import { parseServiceKeys, type ServiceKeys } from './crypto/serviceKeys.js'
 import { isValidCreditCode } from './ids/creditCode.js'
 
 /** The development key set shipped in the repository. Never for production. */
@@ -30,6 +31,8 @@ export interface Config {
   trustAnchors: X509Certificate[]
   /** Blind-index and encryption keys for personal data at rest. */
   dataProtection: DataProtectionKeys
+  /** The service's own signing keys (receipts, trust bundle); the first signs. */
+  serviceKeys: ServiceKeys
   /** Largest certificate JWS accepted, in bytes. */
   maxCertificateBytes: number
   /** True when any configured key is one of keys.example/: the service says so loudly. */
@@ -125,7 +128,16 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
   }
   const exampleProtection = sameFile(protectionFile, 'data-protection.json', (t) => parseDataProtectionKeys(t).blindIndexKey.toString('base64'))
   if (production && exampleProtection) problems.push('DATA_PROTECTION_KEYS are the development keys from keys.example/: refusing to start with NODE_ENV=production')
-  const usingExampleKeys = exampleTokenKeys || exampleAnchors || exampleProtection
+  const serviceKeyFiles = required('SERVICE_KEYS', join(EXAMPLE_KEYS_DIR, 'service-ed25519.private.pem')).split(',').map((f) => resolve(cwd, f.trim())).filter(Boolean)
+  let serviceKeys: ServiceKeys | undefined
+  try {
+    serviceKeys = await parseServiceKeys(serviceKeyFiles.map((f) => readFileSync(f, 'utf8')))
+  } catch (err) {
+    problems.push(`SERVICE_KEYS: ${(err as Error).message}`)
+  }
+  const exampleService = serviceKeyFiles.some((f) => sameFile(f, 'service-ed25519.private.pem', (t) => t.trim()))
+  if (production && exampleService) problems.push('SERVICE_KEYS uses the development key from keys.example/: refusing to start with NODE_ENV=production')
+  const usingExampleKeys = exampleTokenKeys || exampleAnchors || exampleProtection || exampleService
 
   const config: Config = {
     env: nodeEnv as Config['env'],
@@ -147,6 +159,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     },
     trustAnchors,
     dataProtection: dataProtection!,
+    serviceKeys: serviceKeys!,
     maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
     usingExampleKeys,
   }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, customType, date, index, integer, jsonb, pgTable, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigserial, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
 
 // Raw bytes. PGlite hands back Uint8Array, postgres.js a Buffer: normalise to Buffer.
 const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
@@ -41,6 +41,8 @@ export const auditEvents = pgTable(
     subject: text('subject'),
     /** Keyed blind index of the holder concerned, never the ID number itself. */
     holderRef: text('holder_ref'),
+    /** Certificates an access returned or concerned (identifiers). */
+    certificateIds: text('certificate_ids').array(),
     details: jsonb('details').notNull().default({}),
   },
   (t) => [
@@ -49,7 +51,30 @@ export const auditEvents = pgTable(
     index('audit_events_subject_idx').on(t.subject),
     index('audit_events_holder_ref_idx').on(t.holderRef),
     index('audit_events_actor_org_at_idx').on(t.actorOrg, t.at),
+    index('audit_events_certificate_ids_idx').using('gin', t.certificateIds),
   ],
+)
+
+/** Reader organisations (approving departments), named so holders see who looked. */
+export const readerOrgs = pgTable('reader_orgs', {
+  org: text('org').primaryKey(),
+  name: text('name').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+/**
+ * What a reader organisation may look up: one row per certificate type, optionally limited to
+ * listed matter codes (null: any matter).
+ */
+export const grants = pgTable(
+  'grants',
+  {
+    org: text('org').notNull(),
+    typeCode: text('type_code').notNull(),
+    matterCodes: text('matter_codes').array(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.org, t.typeCode] })],
 )
 
 /** Registered issuing departments. */

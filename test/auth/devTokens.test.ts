@@ -5,7 +5,7 @@ import t from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { readExampleSigningKey, signDevToken } from '../../src/auth/devTokens.js'
 import { DEV_AUDIENCE, DEV_ISSUER, EXAMPLE_KEYS_DIR } from '../../src/config.js'
-import { DEV_JWKS_FILE, DEV_PRIVATE_KEY_FILE, generateDevKeySet } from '../../src/crypto/devKeys.js'
+import { DEV_JWKS_FILE, DEV_SERVICE_KEY_FILE, DEV_PRIVATE_KEY_FILE, generateDevKeySet } from '../../src/crypto/devKeys.js'
 import { keyThumbprint, parseVerificationKeys } from '../../src/crypto/keys.js'
 
 const exampleJwks = JSON.parse(readFileSync(join(EXAMPLE_KEYS_DIR, 'idp.jwks.json'), 'utf8')) as JSONWebKeySet
@@ -86,7 +86,8 @@ t.test('keys that cannot sign tokens are refused', async (t) => {
 
 t.test('generateDevKeySet: the JWKS kid is the private key thumbprint, and the JWKS verifies its tokens', async (t) => {
   const set = await generateDevKeySet()
-  t.same(Object.keys(set.files).sort(), [DEV_PRIVATE_KEY_FILE, DEV_JWKS_FILE].sort())
+  t.same(Object.keys(set.files).sort(), [DEV_PRIVATE_KEY_FILE, DEV_JWKS_FILE, DEV_SERVICE_KEY_FILE].sort())
+  t.match(set.files[DEV_SERVICE_KEY_FILE], /^-----BEGIN PRIVATE KEY-----\n/, 'the service key is PKCS#8 PEM')
   const pem = set.files[DEV_PRIVATE_KEY_FILE]!
   t.match(pem, /^-----BEGIN PRIVATE KEY-----\n/, 'PKCS#8 PEM')
   const jwks = JSON.parse(set.files[DEV_JWKS_FILE]!) as JSONWebKeySet

@@ -38,20 +38,21 @@ t.test('every malformed setting is named in one error', async (t) => {
 
 t.test('production refuses the example keys and requires its settings', async (t) => {
   const missing = await problemsOf({ NODE_ENV: 'production' })
-  for (const name of ['AUTH_KEYS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'TRUST_ANCHORS', 'DATA_PROTECTION_KEYS']) t.ok(missing.some((p) => p.includes(name)), `${name} required`)
+  for (const name of ['AUTH_KEYS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'TRUST_ANCHORS', 'DATA_PROTECTION_KEYS', 'SERVICE_KEYS']) t.ok(missing.some((p) => p.includes(name)), `${name} required`)
 
   // The example key is recognised by its thumbprint, even copied elsewhere.
   const dir = mkdtempSync(join(tmpdir(), 'zz-config-'))
-  for (const f of ['idp.jwks.json', 'trust-anchors.pem', 'data-protection.json']) copyFileSync(join(EXAMPLE_KEYS_DIR, f), join(dir, `copied-${f}`))
+  for (const f of ['idp.jwks.json', 'trust-anchors.pem', 'data-protection.json', 'service-ed25519.private.pem']) copyFileSync(join(EXAMPLE_KEYS_DIR, f), join(dir, `copied-${f}`))
   const base = { NODE_ENV: 'production', AUTH_ISSUER: 'https://idp.gov.example', AUTH_AUDIENCE: 'zhengzhao' }
   const copied = await problemsOf({
     ...base,
     AUTH_KEYS: join(dir, 'copied-idp.jwks.json'),
     TRUST_ANCHORS: join(dir, 'copied-trust-anchors.pem'),
     DATA_PROTECTION_KEYS: join(dir, 'copied-data-protection.json'),
+    SERVICE_KEYS: join(dir, 'copied-service-ed25519.private.pem'),
   })
-  t.equal(copied.length, 3, copied.join('\n'))
-  for (const name of ['AUTH_KEYS', 'TRUST_ANCHORS', 'DATA_PROTECTION_KEYS']) t.ok(copied.some((p) => p.startsWith(name) && p.includes('keys.example')), `${name} refused`)
+  t.equal(copied.length, 4, copied.join('\n'))
+  for (const name of ['AUTH_KEYS', 'TRUST_ANCHORS', 'DATA_PROTECTION_KEYS', 'SERVICE_KEYS']) t.ok(copied.some((p) => p.startsWith(name) && p.includes('keys.example')), `${name} refused`)
 
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   writeFileSync(join(dir, 'idp.pem'), publicKey.export({ type: 'spki', format: 'pem' }))
@@ -59,7 +60,8 @@ t.test('production refuses the example keys and requires its settings', async (t
   // A production anchor: any CA but the development one.
   const pki = createTestPki()
   writeFileSync(join(dir, 'anchors.pem'), pki.anchorsPem)
-  const config = await loadConfig({ ...base, AUTH_KEYS: join(dir, 'idp.pem'), TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: join(dir, 'dp.json') })
+  writeFileSync(join(dir, 'service.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  const config = await loadConfig({ ...base, AUTH_KEYS: join(dir, 'idp.pem'), TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: join(dir, 'dp.json'), SERVICE_KEYS: join(dir, 'service.pem') })
   t.equal(config.usingExampleKeys, false)
   t.equal(config.seedExamples, false, 'no example catalogue in production')
 })

@@ -70,11 +70,12 @@ export interface IssuanceFixture {
 }
 
 /** An app with a test PKI as trust anchors, one type and one issuer registered with a P-256 key. */
-export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}): Promise<IssuanceFixture> {
+export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}, opts: { embedded?: boolean } = {}): Promise<IssuanceFixture> {
   const pki = createTestPki()
   const dir = mkdtempSync(join(tmpdir(), 'zz-issuance-'))
   writeFileSync(join(dir, 'anchors.pem'), pki.anchorsPem)
-  const database = await openDatabase({ url: process.env.DATABASE_URL, dataDir: 'memory://' })
+  // `embedded`: a private PGlite even when the suite runs on a shared PostgreSQL (for tests that break the database on purpose).
+  const database = await openDatabase({ url: opts.embedded ? undefined : process.env.DATABASE_URL, dataDir: 'memory://' })
   t.teardown(() => database.close())
   const app = await buildTestApp(t, { TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: writeDataProtectionKeys(dir), ...env }, { database })
   const typeCode = randomTypeCode()

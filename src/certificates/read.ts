@@ -1,0 +1,76 @@
+import { and, asc, eq, inArray } from 'drizzle-orm'
+import { Type, type Static } from '@sinclair/typebox'
+import { decrypt, type DataProtectionKeys } from '../crypto/dataProtection.js'
+import type { Db } from '../db/client.js'
+import { certificates } from '../db/schema.js'
+import { STATUSES } from './schemas.js'
+
+export type CertificateRow = typeof certificates.$inferSelect
+
+/** A stored certificate as readers, holders and auditors see it: the original JWS and its state. */
+export const CertificateView = Type.Object(
+  {
+    id: Type.String(),
+    typeCode: Type.String(),
+    issuerCode: Type.String(),
+    number: Type.String(),
+    version: Type.Integer(),
+    status: Type.Union(STATUSES.map((s) => Type.Literal(s))),
+    statusChangedAt: Type.String({ format: 'date-time' }),
+    issuedOn: Type.String({ format: 'date' }),
+    validFrom: Type.String({ format: 'date' }),
+    validUntil: Type.Optional(Type.String({ format: 'date', description: 'absent: long-term (长期)' })),
+    inForce: Type.Boolean({ description: 'status valid and today inside the validity period' }),
+    jws: Type.String({ description: 'the certificate exactly as the issuer signed it' }),
+    jwsSha256: Type.String(),
+  },
+  { $id: 'CertificateView' },
+)
+export type CertificateView = Static<typeof CertificateView>
+
+/** Today's calendar date in China Standard Time, the date certificates are valid on. */
+export function chinaToday(now = new Date()): string {
+  return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+}
+
+/** In force: valid status, and today inside [validFrom, validUntil]. */
+export function isInForce(row: Pick<CertificateRow, 'status' | 'validFrom' | 'validUntil'>, today = chinaToday()): boolean {
+  return row.status === 'valid' && row.validFrom <= today && (row.validUntil === null || today <= row.validUntil)
+}
+
+export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
+  return {
+    async byId(id: string): Promise<CertificateRow | undefined> {
+      const [row] = await db.select().from(certificates).where(eq(certificates.id, id))
+      return row
+    },
+
+    /** A holder's certificates (by blind index), optionally of the listed types only. */
+    async byHolder(holderIndex: string, typeCodes?: readonly string[]): Promise<CertificateRow[]> {
+      if (typeCodes && typeCodes.length === 0) return []
+      const where = typeCodes ? and(eq(certificates.holderIndex, holderIndex), inArray(certificates.typeCode, [...typeCodes])) : eq(certificates.holderIndex, holderIndex)
+      return db.select().from(certificates).where(where).orderBy(asc(certificates.typeCode), asc(certificates.issuedOn), asc(certificates.id))
+    },
+
+    /** Decrypts the stored JWS: the exact bytes the issuer signed. */
+    view(row: CertificateRow, today = chinaToday()): CertificateView {
+      return {
+        id: row.id,
+        typeCode: row.typeCode,
+        issuerCode: row.issuerCode,
+        number: row.number,
+        version: row.version,
+        status: row.status as CertificateView['status'],
+        statusChangedAt: row.statusChangedAt.toISOString(),
+        issuedOn: row.issuedOn,
+        validFrom: row.validFrom,
+        ...(row.validUntil !== null ? { validUntil: row.validUntil } : {}),
+        inForce: isInForce(row, today),
+        jws: decrypt(keys, row.keyId, row.jwsCipher, row.id),
+        jwsSha256: row.jwsSha256,
+      }
+    },
+  }
+}
+
+export type CertificateReader = ReturnType<typeof createCertificateReader>

@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
+import type { Db } from '../db/client.js'
+import { createAccessLog } from '../audit/accessLog.js'
+import { signReceipt } from '../audit/receipts.js'
+import { createCertificateReader } from '../certificates/read.js'
+import { AppError } from '../errors.js'
+import { createGrantRepository } from '../grants/repository.js'
+import { authErrors, Problem } from '../schemas.js'
+import { holderRefFor } from './holder.js'
+import { readByIdRoute } from './readById.js'
+import { LookupBody, LookupResult } from './schemas.js'
+
+/** Approving departments look up a holder's certificates by ID number, for a stated purpose. */
+export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, opts) => {
+  const { db, config } = opts
+  const reader = createCertificateReader(db, config.dataProtection)
+  const grantsRepo = createGrantRepository(db)
+  const accessLog = createAccessLog(db, app.log)
+  app.addSchema(LookupResult)
+  const actorOf = (request: FastifyRequest) => ({ actorSub: request.user.sub, actorOrg: request.user.org, requestId: request.id })
+
+  app.post(
+    '/v1/lookup',
+    {
+      onRequest: app.auth(['reader']),
+      schema: {
+        tags: ['lookup'],
+        summary: 'Look up a holder\'s certificates of granted types, for a stated purpose (reader)',
+        description:
+          'The ID number travels in the body, never in a URL. Asking for a type the organisation is not granted for this matter is 403 TYPE_NOT_GRANTED, and the attempt is logged. Every lookup, including one that finds nothing, is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
+        security: [{ bearer: [] }],
+        body: LookupBody,
+        response: { 200: LookupResult, 422: Problem, 503: Problem, ...authErrors() },
+      },
+    },
+    async (request) => {
+      const { holder, purpose, typeCodes, include = 'in-force' } = request.body
+      const holderRef = holderRefFor(config.dataProtection, holder, config.creditCodeExceptions)
+      const granted = await grantsRepo.grantedTypes(request.user.org, purpose.matterCode)
+      const notGranted = (typeCodes ?? []).filter((t) => !granted.has(t))
+      if (notGranted.length > 0) {
+        await accessLog.record({ kind: 'access.denied', ...actorOf(request), holderRef, details: { purpose, via: 'lookup', typeCodes: notGranted, outcome: 'TYPE_NOT_GRANTED' } })
+        throw new AppError('TYPE_NOT_GRANTED', `Not granted for matter ${purpose.matterCode}: ${notGranted.join(', ')}`)
+      }
+      const rows = await reader.byHolder(holderRef, typeCodes ?? [...granted])
+      const items = rows.map((r) => reader.view(r)).filter((v) => include === 'all' || v.inForce)
+      const certificateIds = items.map((i) => i.id)
+      // Durable before the answer leaves: no lookup without its log entry.
+      await accessLog.record({
+        kind: 'access.lookup',
+        ...actorOf(request),
+        holderRef,
+        certificateIds,
+        details: { purpose, include, typeCodes: typeCodes ?? null, outcome: items.length > 0 ? 'found' : 'none' },
+      })
+      const receipt = await signReceipt(config.serviceKeys, {
+        kind: 'lookup',
+        requester: { org: request.user.org, sub: request.user.sub },
+        holderRef,
+        purpose,
+        requestId: request.id,
+        certificates: items.map((i) => ({ id: i.id, sha256: i.jwsSha256 })),
+      })
+      return { items, receipt }
+    },
+  )
+
+  await app.register(readByIdRoute, { reader, grantsRepo, accessLog, config, db })
+}

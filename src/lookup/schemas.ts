@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox'
+import { MatterCode } from '../grants/schemas.js'
+import { TypeCodeSchema } from '../schemas.js'
+
+export const Purpose = Type.Object(
+  {
+    matterCode: MatterCode,
+    reason: Type.String({ minLength: 1, maxLength: 500, description: 'why the data is needed (用证事由)' }),
+  },
+  { additionalProperties: false },
+)
+
+export const HolderRef = Type.Object(
+  {
+    idType: Type.String({ pattern: '^[0-9]{3}$', description: '111 citizen ID number, 001 unified social credit code' }),
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+)
+
+export const LookupBody = Type.Object(
+  {
+    holder: HolderRef,
+    typeCodes: Type.Optional(Type.Array(TypeCodeSchema, { minItems: 1, maxItems: 100, uniqueItems: true, description: 'absent: every granted type' })),
+    purpose: Purpose,
+    include: Type.Optional(Type.Union([Type.Literal('in-force'), Type.Literal('all')], { description: 'in-force (default): valid and inside the validity period; all: every status' })),
+  },
+  { additionalProperties: false },
+)
+
+export const LookupResult = Type.Object(
+  {
+    items: Type.Array(Type.Ref('CertificateView')),
+    receipt: Type.String({ description: 'compact JWS (typ zhengzhao-receipt+jws) signed by the service key; verify with /.well-known/jwks.json' }),
+  },
+  { $id: 'LookupResult' },
+)
+
+export const ReadResult = Type.Object(
+  {
+    certificate: Type.Ref('CertificateView'),
+    history: Type.Array(Type.Object({ at: Type.String({ format: 'date-time' }), from: Type.String(), to: Type.String(), reason: Type.String() })),
+    receipt: Type.String(),
+  },
+  { $id: 'ReadResult' },
+)
