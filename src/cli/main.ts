@@ -7,6 +7,7 @@ import { registerPushCommand } from './push.js'
 import { registerSeedCommand } from './seed.js'
 import { registerSignCommand } from './sign.js'
 import { registerTokenCommand } from './token.js'
+import { registerVerifyCommand } from './verify.js'
 
 function packageVersion(): string {
   // ../../package.json from both src/cli/ and dist/cli/.
@@ -45,6 +46,7 @@ Examples:
   registerTokenCommand(program, io)
   registerSignCommand(program, io)
   registerPushCommand(program, io)
+  registerVerifyCommand(program, io)
   registerMigrateCommand(program, io)
   registerSeedCommand(program, io)
   return program

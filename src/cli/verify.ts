@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import type { JSONWebKeySet } from 'jose'
+import { readTrustBundle, trustFromBundle } from '../trust/bundleReader.js'
+import { verifyItems } from '../verify/batch.js'
+import { createCertificateVerifier } from '../verify/certificate.js'
+import { createLiveClient } from '../verify/live.js'
+import { describeReceipt, verifyReceipt } from '../verify/receipt.js'
+import { describeBasis, describeVerdicts, summarise, verdictsJson, type BundleInfo } from '../verify/report.js'
+import { parseJwks, ServiceJwsError } from '../verify/serviceJws.js'
+import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
+import { startProgress } from './progress.js'
+import { TOKEN_ENV } from './push.js'
+import { countItems, findInputFiles, readItems } from './pushInputs.js'
+
+interface VerifyOptions {
+  bundle?: string
+  jwks?: string
+  url?: string
+  token?: string
+  at?: Date
+  concurrency: number
+  receipt?: string
+  json?: boolean
+}
+
+// The largest certificate the service can be configured to accept (MAX_CERTIFICATE_BYTES).
+const MAX_CERTIFICATE_BYTES = 1024 * 1024
+
+const integer = (min: number, max: number) => (value: string) => {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`)
+  return n
+}
+
+const instant = (value: string) => {
+  const ms = Date.parse(value)
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new InvalidArgumentError('must be an ISO 8601 instant, e.g. 2025-06-01T08:00:00Z')
+  return new Date(ms)
+}
+
+export function registerVerifyCommand(program: Command, io: CliIo): void {
+  program
+    .command('verify')
+    .description('verify certificates offline against a signed trust bundle (optionally with the live status), or verify a receipt')
+    .argument('[paths...]', '.jws files (one JWS), .jwsl files (one per line), or folders walked recursively for them')
+    .option('--bundle <file>', 'the trust bundle: GET /v1/trust-bundle saved as is ({"bundle": "<jws>"}) or the bare JWS')
+    .option('--jwks <file>', "the service's public keys (GET /.well-known/jwks.json): verifies the bundle, or the receipt")
+    .option('--url <url>', 'also ask the service for each certificate\'s live status (POST /v1/verify {id})')
+    .option('--token <token>', `bearer token for --url (default: $${TOKEN_ENV})`)
+    .option('--at <instant>', 'judge signing keys and their certificates at this instant (when you received the certificates) instead of now', instant)
+    .option('--concurrency <n>', 'certificates verified at once, 1 to 256', integer(1, 256), 32)
+    .option('--receipt <file>', 'verify this receipt (typ zhengzhao-receipt+jws) against --jwks and print its claims')
+    .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      `
+Each certificate is checked offline: the signature with the bundle's key named by kid; that key
+registered to the issuer, with the algorithm; the key's window; its certificate chaining to the
+bundle's anchors; the issuer allowed for the type; the identifier; the holder ID; the validity
+period. Offline there is no time of receipt, so keys and their certificates are judged now
+(or at --at): a certificate signed by a key retired or compromised since reads INVALID
+(KEY_RETIRED, KEY_COMPROMISED); --url asks the service, which judges at the time of receipt
+and adds the status (revoked, suspended, superseded). Output names each certificate by file and
+line with reason codes, never its holder.
+Without --jwks the bundle is used unverified, and the output says so.
+Exit codes: 0 every certificate valid (or the receipt verifies), 1 any invalid, 2 usage or
+environment error (unreadable files, a bundle whose signature does not match --jwks, the
+service refusing --token).
+
+Examples:
+  $ curl -sH "Authorization: Bearer $ZHENGZHAO_TOKEN" https://zz.example.gov.cn/v1/trust-bundle > bundle.json
+  $ curl -s https://zz.example.gov.cn/.well-known/jwks.json > jwks.json
+  $ zhengzhao verify ./received/ --bundle bundle.json --jwks jwks.json
+  $ zhengzhao verify bulk.jwsl --bundle bundle.json --jwks jwks.json --json > report.json
+  $ zhengzhao verify licence.jws --bundle bundle.json --jwks jwks.json --url https://zz.example.gov.cn
+  $ zhengzhao verify --receipt receipt.jws --jwks jwks.json`,
+    )
+    .action((paths: string[], opts: VerifyOptions) => (opts.receipt !== undefined ? receiptMode(paths, opts, io) : certificateMode(paths, opts, io)))
+}
+
+function readText(io: CliIo, file: string, what: string): string {
+  try {
+    return readFileSync(resolve(io.cwd, file), 'utf8')
+  } catch (err) {
+    throw usageError(`cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+function readJwks(io: CliIo, file: string): JSONWebKeySet {
+  try {
+    return parseJwks(readText(io, file, 'JWKS'))
+  } catch (err) {
+    throw err instanceof ServiceJwsError ? usageError(`${file}: ${err.message}`) : err
+  }
+}
+
+async function receiptMode(paths: string[], opts: VerifyOptions, io: CliIo): Promise<void> {
+  if (paths.length > 0 || opts.bundle !== undefined) throw usageError('--receipt verifies one receipt: give no certificates and no --bundle with it')
+  if (opts.jwks === undefined) throw usageError("--receipt needs --jwks, the service's public keys (GET /.well-known/jwks.json)")
+  const jwks = readJwks(io, opts.jwks)
+  const text = readText(io, opts.receipt!, 'receipt')
+  try {
+    const receipt = await verifyReceipt(text, jwks)
+    if (opts.json) printJson(io, { valid: true, header: receipt.header, claims: receipt.claims })
+    else io.stdout(describeReceipt(receipt))
+  } catch (err) {
+    if (!(err instanceof ServiceJwsError)) throw err
+    if (opts.json) printJson(io, { valid: false, code: err.code, message: err.message })
+    throw new CliError(EXIT_FAILED, `INVALID receipt ${opts.receipt}: ${err.code}: ${err.message}`)
+  }
+}
+
+async function loadBundle(io: CliIo, opts: VerifyOptions): Promise<{ info: BundleInfo; trust: ReturnType<typeof trustFromBundle> }> {
+  if (opts.bundle === undefined) throw usageError('--bundle is required: save GET /v1/trust-bundle to a file')
+  const jwks = opts.jwks !== undefined ? readJwks(io, opts.jwks) : undefined
+  try {
+    const read = await readTrustBundle(readText(io, opts.bundle, 'trust bundle'), jwks)
+    return { info: { verified: read.verified, kid: read.kid, issuedAt: new Date(read.payload.iat * 1000).toISOString() }, trust: trustFromBundle(read.payload) }
+  } catch (err) {
+    if (!(err instanceof ServiceJwsError)) throw err
+    throw usageError(`the trust bundle ${opts.bundle} cannot be used: ${err.code}: ${err.message}`)
+  }
+}
+
+function liveClient(io: CliIo, opts: VerifyOptions) {
+  if (opts.url === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(opts.url)
+  } catch {
+    throw usageError(`--url ${opts.url} is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--url must be http or https, not ${url.protocol}`)
+  const token = (opts.token ?? io.env[TOKEN_ENV] ?? '').trim()
+  if (token === '') throw usageError(`--url needs a token: pass --token or set ${TOKEN_ENV}`)
+  return createLiveClient(url.href, token)
+}
+
+async function certificateMode(paths: string[], opts: VerifyOptions, io: CliIo): Promise<void> {
+  if (paths.length === 0) throw usageError('give .jws or .jwsl files or folders to verify (or --receipt FILE)')
+  const { info, trust } = await loadBundle(io, opts)
+  const live = liveClient(io, opts)
+  const files = findInputFiles(paths, io.cwd)
+  const total = await countItems(files).catch((err: Error) => Promise.reject(usageError(`cannot read the inputs: ${err.message}`)))
+  if (total === 0) throw usageError(`no certificates in ${paths.join(', ')}`)
+
+  const now = new Date()
+  const at = opts.at ?? now
+  const started = Date.now()
+  const progress = startProgress(io, total, 'verifying')
+  let verdicts
+  try {
+    const options = { verifier: createCertificateVerifier(trust), times: { at, now }, maxBytes: MAX_CERTIFICATE_BYTES, concurrency: opts.concurrency, live, onDone: () => progress.advance(1) }
+    verdicts = await verifyItems(readItems(files, io.cwd), options)
+  } catch (err) {
+    throw err instanceof CliError ? err : usageError(`cannot verify the inputs: ${(err as Error).message}`)
+  } finally {
+    progress.stop()
+  }
+  const summary = summarise(verdicts, (Date.now() - started) / 1000)
+  if (opts.json) printJson(io, verdictsJson(info, at, verdicts, summary))
+  else io.stdout(describeBasis(info, at, opts.at !== undefined, live !== undefined) + describeVerdicts(verdicts, summary))
+  if (summary.invalid > 0) throw new CliError(EXIT_FAILED, `${summary.invalid} of ${summary.total} certificate(s) invalid`)
+}

@@ -1,0 +1,80 @@
+import type { X509Certificate } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
+import type { TrustKey } from '../verify/trust.js'
+
+// The trust bundle: everything an offline verifier needs, signed by the service
+// (typ zhengzhao-trust-bundle+jws). Dates are ISO 8601 instants.
+
+const Instant = Type.String({ format: 'date-time' })
+
+export const TrustBundleKey = Type.Object({
+  kid: Type.String({ minLength: 1 }),
+  algorithms: Type.Array(Type.String()),
+  publicKeyPem: Type.String({ minLength: 1 }),
+  chainPem: Type.String({ minLength: 1 }),
+  activeFrom: Instant,
+  retiredAt: Type.Optional(Instant),
+  compromisedAt: Type.Optional(Instant),
+  notBefore: Instant,
+  notAfter: Instant,
+})
+
+export const TrustBundlePayload = Type.Object({
+  iss: Type.Literal('zhengzhao'),
+  iat: Type.Integer({ description: 'when the bundle was made (seconds since the epoch): it knows of no key revoked later' }),
+  anchors: Type.Array(Type.String(), { minItems: 1, description: 'PEM certificates of the trust anchors' }),
+  issuers: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      name: Type.String(),
+      typeCodes: Type.Array(Type.String()),
+      keys: Type.Array(TrustBundleKey),
+    }),
+  ),
+  types: Type.Array(
+    Type.Object({
+      typeCode: Type.String(),
+      name: Type.String(),
+      holderIdTypes: Type.Array(Type.String()),
+      issuers: Type.Array(Type.String()),
+    }),
+  ),
+  creditCodeExceptions: Type.Optional(Type.Array(Type.String(), { description: 'early-pilot credit codes accepted although their check character fails' })),
+})
+export type TrustBundlePayload = Static<typeof TrustBundlePayload>
+export type TrustBundleKey = Static<typeof TrustBundleKey>
+
+export interface BundleSources {
+  anchors: readonly X509Certificate[]
+  issuers: { code: string; name: string; typeCodes: string[]; keys: TrustKey[] }[]
+  types: { typeCode: string; name: string; holderIdTypes: string[]; issuers: string[] }[]
+  creditCodeExceptions: ReadonlySet<string>
+}
+
+const iso = (d: Date) => d.toISOString()
+
+function bundleKey(k: TrustKey): TrustBundleKey {
+  return {
+    kid: k.kid,
+    algorithms: k.algorithms,
+    publicKeyPem: k.publicKeyPem,
+    chainPem: k.chainPem,
+    activeFrom: iso(k.activeFrom),
+    ...(k.retiredAt ? { retiredAt: iso(k.retiredAt) } : {}),
+    ...(k.compromisedAt ? { compromisedAt: iso(k.compromisedAt) } : {}),
+    notBefore: iso(k.notBefore),
+    notAfter: iso(k.notAfter),
+  }
+}
+
+/** The payload to sign. Retired and compromised keys stay in: old certificates are judged by them. */
+export function buildTrustBundle(src: BundleSources, now: Date): TrustBundlePayload {
+  return {
+    iss: 'zhengzhao',
+    iat: Math.floor(now.getTime() / 1000),
+    anchors: src.anchors.map((a) => a.toString()),
+    issuers: src.issuers.map((i) => ({ code: i.code, name: i.name, typeCodes: i.typeCodes, keys: i.keys.map(bundleKey) })),
+    types: src.types.map((t) => ({ typeCode: t.typeCode, name: t.name, holderIdTypes: t.holderIdTypes, issuers: t.issuers })),
+    creditCodeExceptions: [...src.creditCodeExceptions],
+  }
+}

@@ -1,0 +1,107 @@
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { compactVerify } from 'jose'
+import { keyThumbprint } from '../crypto/keys.js'
+import { checkSigningCertificate } from '../crypto/x509.js'
+import { checkList, fail, pass, type CheckResult } from './checkList.js'
+import { holderIdCheck, identifierCheck, issuerAllowedCheck, validityCheck } from './content.js'
+import { decodeCertificate, type DecodedCertificate } from './decode.js'
+import { chinaDate, keyWindowFailure, type TrustIssuer, type TrustKey, type TrustSource } from './trust.js'
+
+/**
+ * `at`: the instant the key must have been good at (when the certificate was received, or now
+ * when that is unknown); `now`: today's date for the validity period and the holder's birth date.
+ */
+export interface VerifyTimes {
+  at: Date
+  now: Date
+}
+
+/**
+ * The checks that need only the certificate and what the verifier trusts: shared by the API and
+ * the offline CLI. Keys and trust-chain answers are memoised, so build one verifier per request
+ * (the API) or per run (the CLI, where thousands of certificates share a handful of keys).
+ */
+export function createCertificateVerifier(trust: TrustSource) {
+  const publicKeys = new Map<string, Promise<KeyObject | undefined>>()
+  const chains = new Map<string, Promise<CheckResult>>()
+
+  // The key must be the one its kid (an RFC 7638 thumbprint) names: a bundle could pair them wrongly.
+  const publicKey = (key: TrustKey) => {
+    let found = publicKeys.get(key.kid)
+    if (!found) {
+      found = (async () => {
+        const object = createPublicKey(key.publicKeyPem)
+        return (await keyThumbprint(object)) === key.kid ? object : undefined
+      })().catch(() => undefined)
+      publicKeys.set(key.kid, found)
+    }
+    return found
+  }
+
+  const chainCheck = (key: TrustKey, at: Date) => {
+    const memo = `${key.kid}|${at.getTime()}`
+    let found = chains.get(memo)
+    if (!found) {
+      found = checkSigningCertificate(key.chainPem, trust.anchors, at).then((checked): CheckResult => {
+        if (!checked.ok) {
+          const first = checked.problems[0]!
+          const reason = first.code === 'NOT_TRUSTED' || first.code === 'CHAIN_INVALID' ? first.code : `SIGNING_CERT_${first.code}`
+          return fail('trustChain', reason, checked.problems.map((p) => p.message).join('; '))
+        }
+        if (checked.value.kid !== key.kid) return fail('trustChain', 'CHAIN_KEY_MISMATCH', "the signing certificate does not carry the key's public key")
+        return pass('trustChain', `chained to a trust anchor at ${at.toISOString()}`)
+      })
+      chains.set(memo, found)
+    }
+    return found
+  }
+
+  async function signatureCheck(jws: string, alg: string, key: KeyObject): Promise<CheckResult> {
+    try {
+      await compactVerify(jws, key, { algorithms: [alg] })
+      return pass('signature')
+    } catch {
+      return fail('signature', 'SIGNATURE_INVALID', 'the signature does not verify with the named key')
+    }
+  }
+
+  /** registeredKey, then signature, keyWindow and trustChain, which need the key. */
+  async function keyChecks(d: DecodedCertificate, issuer: TrustIssuer | undefined, at: Date): Promise<CheckResult[]> {
+    const { kid, alg } = d.header
+    if (typeof kid !== 'string' || kid === '') return [fail('registeredKey', 'KID_MISSING', 'the header does not name the signing key')]
+    if (!issuer) return [fail('registeredKey', 'ISSUER_UNKNOWN', 'no registered issuer with this code')]
+    const key = issuer.keys.find((k) => k.kid === kid)
+    if (!key) return [fail('registeredKey', 'KID_UNKNOWN', 'not a registered key of this issuer')]
+    if (!key.algorithms.includes(alg)) return [fail('registeredKey', 'ALG_KEY_MISMATCH', `this key signs with ${key.algorithms.join(' or ')}`)]
+    const object = await publicKey(key)
+    if (!object) return [fail('registeredKey', 'KEY_MISMATCH', 'the registered public key does not match its kid')]
+    const [signature, chain] = await Promise.all([signatureCheck(d.jws, alg, object), chainCheck(key, at)])
+    const window = keyWindowFailure(key, at)
+    return [pass('registeredKey'), signature, window ? fail('keyWindow', window.reason, window.detail) : pass('keyWindow', `active at ${at.toISOString()}`), chain]
+  }
+
+  /** Every check but format, status and matchesRecord, for a certificate that decoded. */
+  async function check(d: DecodedCertificate, times: VerifyTimes): Promise<CheckResult[]> {
+    const p = d.payload
+    const [issuer, type] = await Promise.all([trust.issuer(p.issuer.code), trust.type(p.typeCode)])
+    return [
+      pass('format'),
+      ...(await keyChecks(d, issuer, times.at)),
+      issuerAllowedCheck(p, type, issuer),
+      identifierCheck(p),
+      holderIdCheck(p, type, trust.creditCodeExceptions, times.now),
+      validityCheck(p, chinaDate(times.now)),
+    ]
+  }
+
+  /** Decodes and checks one JWS; `decoded` is absent when the format check failed. */
+  async function verify(jws: string, times: VerifyTimes, maxBytes: number): Promise<{ decoded?: DecodedCertificate; checks: CheckResult[] }> {
+    const decoded = decodeCertificate(jws, maxBytes)
+    if (!decoded.ok) return { checks: checkList([decoded.check]) }
+    return { decoded: decoded.value, checks: checkList(await check(decoded.value, times)) }
+  }
+
+  return { check, verify }
+}
+
+export type CertificateVerifier = ReturnType<typeof createCertificateVerifier>

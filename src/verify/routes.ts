@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { createAccessLog } from '../audit/accessLog.js'
+import { signReceipt } from '../audit/receipts.js'
+import type { CertificateStatus } from '../certificates/schemas.js'
+import type { Config } from '../config.js'
+import type { Db } from '../db/client.js'
+import { authErrors, Problem } from '../schemas.js'
+import { VerifyBody, VerifyResultSchema } from './schemas.js'
+import { createVerifyService, type VerifyOutcome } from './service.js'
+
+/** POST /v1/verify: any authenticated caller; the result codes are mapped in result.ts. */
+export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, { db, config }) => {
+  const service = createVerifyService(db, config)
+  const accessLog = createAccessLog(db, app.log)
+  app.addSchema(VerifyResultSchema)
+
+  app.post(
+    '/v1/verify',
+    {
+      onRequest: app.auth(),
+      schema: {
+        tags: ['verify'],
+        summary: 'Verify a certificate: a JWS, an identifier, or the printed fields of a paper copy (any caller)',
+        description:
+          'Answers 200 with a GB/T 36906 result code (0–6), every check with its outcome, the stored status when the answer speaks for a stored certificate, and a signed receipt. The holder ID is never echoed. Every verification is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
+        security: [{ bearer: [] }],
+        body: VerifyBody,
+        response: { 200: VerifyResultSchema, 503: Problem, ...authErrors() },
+      },
+    },
+    async (request) => {
+      const now = new Date()
+      const body = request.body
+      const outcome = 'certificate' in body ? await service.byJws(body.certificate, now) : 'id' in body ? await service.byId(body.id, now) : await service.byFields(body, now)
+      const { user } = request
+      // Durable before the answer leaves: no verification without its log entry.
+      await accessLog.record({
+        kind: 'access.verify',
+        actorSub: user.sub,
+        actorOrg: user.org,
+        requestId: request.id,
+        holderRef: outcome.holderRef,
+        certificateIds: outcome.certificateIds,
+        details: { result: outcome.result, by: outcome.by },
+      })
+      const receipt = await signReceipt(
+        config.serviceKeys,
+        { kind: 'verify', requester: { org: user.org, sub: user.sub }, requestId: request.id, result: outcome.result, ...outcome.receipt },
+        now,
+      )
+      return answer(outcome, receipt)
+    },
+  )
+}
+
+function answer(o: VerifyOutcome, receipt: string) {
+  return {
+    result: o.result,
+    resultText: o.resultText,
+    checks: o.checks,
+    ...(o.record ? { status: o.record.status as CertificateStatus, statusChangedAt: o.record.statusChangedAt.toISOString() } : {}),
+    ...(o.certificate ? { certificate: o.certificate } : {}),
+    receipt,
+  }
+}

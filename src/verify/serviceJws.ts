@@ -1,0 +1,80 @@
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type ProtectedHeaderParameters } from 'jose'
+
+// What the service signs (receipts, trust bundles) is checked here with its published JWKS alone,
+// the way anyone outside the service would: no database, no configuration.
+
+/** Algorithms the service signs with (crypto/serviceKeys.ts): nothing else is accepted. */
+const SERVICE_ALGORITHMS = ['EdDSA', 'ES256']
+
+export type ServiceJwsErrorCode = 'JWKS_INVALID' | 'JWS_MALFORMED' | 'TYP_INVALID' | 'KEY_UNKNOWN' | 'SIGNATURE_INVALID'
+
+export class ServiceJwsError extends Error {
+  constructor(
+    readonly code: ServiceJwsErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Reads the service's JWKS (as served at /.well-known/jwks.json); private keys are refused. */
+export function parseJwks(text: string): JSONWebKeySet {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new ServiceJwsError('JWKS_INVALID', 'the JWKS is not JSON')
+  }
+  const keys = (json as { keys?: unknown } | null)?.keys
+  if (!Array.isArray(keys) || keys.length === 0) throw new ServiceJwsError('JWKS_INVALID', 'the JWKS has no "keys" array')
+  for (const k of keys as Record<string, unknown>[]) {
+    if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') throw new ServiceJwsError('JWKS_INVALID', 'every JWKS entry needs a "kty"')
+    if ('d' in k) throw new ServiceJwsError('JWKS_INVALID', 'the JWKS holds a private key; give the public JWKS')
+  }
+  return json as JSONWebKeySet
+}
+
+export interface ServiceJws {
+  header: ProtectedHeaderParameters
+  payload: unknown
+}
+
+function payloadJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch {
+    throw new ServiceJwsError('JWS_MALFORMED', 'the payload is not JSON')
+  }
+}
+
+function checkTyp(header: ProtectedHeaderParameters, typ: string): void {
+  if (header.typ !== typ) throw new ServiceJwsError('TYP_INVALID', `typ is ${String(header.typ)}, expected ${typ}`)
+}
+
+/** Verifies a service JWS of media type `typ` against `jwks`; throws ServiceJwsError saying why not. */
+export async function verifyServiceJws(jws: string, jwks: JSONWebKeySet, typ: string): Promise<ServiceJws> {
+  let verified: Awaited<ReturnType<typeof compactVerify>>
+  try {
+    verified = await compactVerify(jws.trim(), createLocalJWKSet(jwks), { algorithms: SERVICE_ALGORITHMS })
+  } catch (err) {
+    if (err instanceof errors.JWKSNoMatchingKey) throw new ServiceJwsError('KEY_UNKNOWN', 'no key of the JWKS matches its kid and alg')
+    if (err instanceof errors.JWSSignatureVerificationFailed) throw new ServiceJwsError('SIGNATURE_INVALID', 'the signature does not verify with the JWKS')
+    throw new ServiceJwsError('JWS_MALFORMED', `not a verifiable compact JWS (${(err as Error).message})`)
+  }
+  checkTyp(verified.protectedHeader, typ)
+  return { header: verified.protectedHeader, payload: payloadJson(verified.payload) }
+}
+
+/** Reads a service JWS without verifying it: for when no JWKS was given, and the caller says so. */
+export function decodeServiceJws(jws: string, typ: string): ServiceJws {
+  const parts = jws.trim().split('.')
+  let header: ProtectedHeaderParameters
+  try {
+    if (parts.length !== 3) throw new Error('not three parts')
+    header = decodeProtectedHeader(jws.trim())
+  } catch {
+    throw new ServiceJwsError('JWS_MALFORMED', 'not a compact JWS')
+  }
+  checkTyp(header, typ)
+  return { header, payload: payloadJson(Buffer.from(parts[1]!, 'base64url')) }
+}
