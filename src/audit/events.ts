@@ -1,0 +1,109 @@
+import { and, arrayContains, desc, eq, getTableColumns, like, or, sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/client.js'
+import { auditEvents, issuers, readerOrgs } from '../db/schema.js'
+import { encodeCursor, type Cursor } from './cursor.js'
+
+export interface EventFilters {
+  /** Inclusive. */
+  from?: string | undefined
+  /** Exclusive. */
+  to?: string | undefined
+  /** The actor's organisation. */
+  org?: string | undefined
+  /** An exact kind, or a prefix ending in `.*` (`access.*`). */
+  kind?: string | undefined
+  /** Matches the event's subject or membership in its certificate_ids. */
+  certificateId?: string | undefined
+  /** The holder's blind index. */
+  holderRef?: string | undefined
+}
+
+export interface Page {
+  cursor?: Cursor | undefined
+  limit: number
+}
+
+export type AuditEventRow = typeof auditEvents.$inferSelect & { atText: string }
+
+export interface AccessLogRow {
+  id: number
+  atText: string
+  kind: string
+  org: string | null
+  orgName: string | null
+  certificateIds: string[] | null
+  details: unknown
+}
+
+// PostgreSQL keeps microseconds, a JavaScript Date milliseconds: the cursor and `at` carry the full
+// value, or rows within one millisecond would be skipped or repeated across pages.
+const atText = sql<string>`to_char(${auditEvents.at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+
+/** `access.*` → LIKE 'access.%', with LIKE's own wildcards in the prefix taken literally. */
+function kindCondition(kind: string): SQL {
+  if (!kind.endsWith('.*')) return eq(auditEvents.kind, kind)
+  return like(auditEvents.kind, `${kind.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`)
+}
+
+function conditions(f: EventFilters, cursor: Cursor | undefined): SQL | undefined {
+  const certificate = f.certificateId
+    ? or(eq(auditEvents.subject, f.certificateId), arrayContains(auditEvents.certificateIds, [f.certificateId]))
+    : undefined
+  return and(
+    f.from ? sql`${auditEvents.at} >= ${f.from}::timestamptz` : undefined,
+    f.to ? sql`${auditEvents.at} < ${f.to}::timestamptz` : undefined,
+    f.org ? eq(auditEvents.actorOrg, f.org) : undefined,
+    f.kind ? kindCondition(f.kind) : undefined,
+    certificate,
+    f.holderRef ? eq(auditEvents.holderRef, f.holderRef) : undefined,
+    // Newest first: the next page holds what sorts strictly after the last row seen.
+    cursor ? sql`(${auditEvents.at}, ${auditEvents.id}) < (${cursor.at}::timestamptz, ${cursor.id}::bigint)` : undefined,
+  )
+}
+
+/** One page of `limit` rows, and a cursor when more follow (one extra row is fetched to know). */
+function paged<R extends { atText: string; id: number }>(rows: R[], limit: number): { rows: R[]; nextCursor?: string } {
+  if (rows.length <= limit) return { rows }
+  const page = rows.slice(0, limit)
+  const last = page[page.length - 1]!
+  return { rows: page, nextCursor: encodeCursor({ at: last.atText, id: last.id }) }
+}
+
+export function createAuditEventRepository(db: Db) {
+  return {
+    /** Every event matching all the filters, newest first. */
+    async search(filters: EventFilters, page: Page): Promise<{ rows: AuditEventRow[]; nextCursor?: string }> {
+      const rows = await db
+        .select({ ...getTableColumns(auditEvents), atText })
+        .from(auditEvents)
+        .where(conditions(filters, page.cursor))
+        .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+        .limit(page.limit + 1)
+      return paged(rows, page.limit)
+    },
+
+    /** The access events about one holder, with the acting organisation's name, newest first. */
+    async accessLog(holderRef: string, range: Pick<EventFilters, 'from' | 'to'>, page: Page): Promise<{ rows: AccessLogRow[]; nextCursor?: string }> {
+      const rows = await db
+        .select({
+          id: auditEvents.id,
+          atText,
+          kind: auditEvents.kind,
+          org: auditEvents.actorOrg,
+          // An approving department is named in reader_orgs; an issuing department in issuers.
+          orgName: sql<string | null>`coalesce(${readerOrgs.name}, ${issuers.name})`,
+          certificateIds: auditEvents.certificateIds,
+          details: auditEvents.details,
+        })
+        .from(auditEvents)
+        .leftJoin(readerOrgs, eq(readerOrgs.org, auditEvents.actorOrg))
+        .leftJoin(issuers, eq(issuers.code, auditEvents.actorOrg))
+        .where(conditions({ ...range, holderRef, kind: 'access.*' }, page.cursor))
+        .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+        .limit(page.limit + 1)
+      return paged(rows, page.limit)
+    },
+  }
+}
+
+export type AuditEventRepository = ReturnType<typeof createAuditEventRepository>

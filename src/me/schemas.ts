@@ -1,0 +1,35 @@
+import { Type } from '@sinclair/typebox'
+import { LimitQuery, RangeFields } from '../audit/schemas.js'
+
+// Nothing in the request names the holder: the token does. Unknown parameters are 400.
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+export const AccessLogQuery = Type.Object({ ...RangeFields, limit: Type.Optional(LimitQuery) }, { additionalProperties: false })
+
+export const MyCertificates = Type.Object({ items: Type.Array(Type.Ref('CertificateView')) }, { $id: 'MyCertificates' })
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
+
+export const AccessLogEntry = Type.Object(
+  {
+    at: Type.String({ format: 'date-time' }),
+    kind: Type.String({ description: 'access.lookup, access.read, access.verify, access.denied or access.audit' }),
+    organisation: Type.Object({
+      code: Nullable(Type.String({ description: 'unified social credit code' })),
+      name: Nullable(Type.String({ description: 'as registered with the service; null when unknown' })),
+    }),
+    matterCode: Nullable(Type.String({ description: 'the matter (事项编码) the access was for' })),
+    reason: Nullable(Type.String({ description: 'the stated reason (用证事由)' })),
+    certificateIds: Type.Array(Type.String()),
+    outcome: Nullable(Type.String({ description: 'found, none, or why it was refused' })),
+  },
+  { $id: 'AccessLogEntry' },
+)
+
+export const AccessLogPage = Type.Object(
+  {
+    items: Type.Array(Type.Ref('AccessLogEntry')),
+    nextCursor: Type.Optional(Type.String({ description: 'absent on the last page' })),
+  },
+  { $id: 'AccessLogPage' },
+)
