@@ -15,9 +15,16 @@ import { AppError, installErrorHandlers } from './errors.js'
 import { healthRoutes } from './health/routes.js'
 import { createLogger } from './logging.js'
 import { ProblemSchema } from './schemas.js'
+import { CertificateView } from './certificates/read.js'
 import { typeRoutes } from './types/routes.js'
 import { issuerRoutes } from './issuers/routes.js'
 import { certificateRoutes } from './certificates/routes.js'
+import { grantRoutes } from './grants/routes.js'
+import { lookupRoutes } from './lookup/routes.js'
+import { verifyRoutes } from './verify/routes.js'
+import { trustRoutes } from './trust/routes.js'
+import { meRoutes } from './me/routes.js'
+import { auditRoutes } from './audit/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
 import { seedExampleIssuers } from './issuers/seed.js'
 
@@ -63,6 +70,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   installErrorHandlers(app)
   app.addSchema(ProblemSchema)
+  app.addSchema(CertificateView)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
@@ -103,5 +111,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(typeRoutes, { db: database.db, config })
   await app.register(issuerRoutes, { db: database.db, config })
   await app.register(certificateRoutes, { db: database.db, config })
+  await app.register(grantRoutes, { db: database.db, config })
+  await app.register(lookupRoutes, { db: database.db, config })
+  await app.register(verifyRoutes, { db: database.db, config })
+  await app.register(trustRoutes, { db: database.db, config })
+  await app.register(meRoutes, { db: database.db, config })
+  await app.register(auditRoutes, { db: database.db, config })
   return app
 }
