@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm'
+import { asc, eq, sql } from 'drizzle-orm'
 import { Type, type Static } from '@sinclair/typebox'
 import { decrypt, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
@@ -39,17 +39,31 @@ export function isInForce(row: Pick<CertificateRow, 'status' | 'validFrom' | 'va
 }
 
 export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
+  // The hot queries are prepared once: drizzle builds their SQL a single time, and the driver
+  // keeps them as server-side prepared statements.
+  const byIdQuery = db.select().from(certificates).where(eq(certificates.id, sql.placeholder('id'))).prepare('certificate_by_id')
+  const byHolderQuery = db
+    .select()
+    .from(certificates)
+    .where(sql`${certificates.holderIndex} = ${sql.placeholder('holder')} and ${certificates.typeCode} = any(${sql.placeholder('types')}::text[])`)
+    .orderBy(asc(certificates.typeCode), asc(certificates.issuedOn), asc(certificates.id))
+    .prepare('certificates_by_holder_types')
+  const byHolderAllQuery = db
+    .select()
+    .from(certificates)
+    .where(eq(certificates.holderIndex, sql.placeholder('holder')))
+    .orderBy(asc(certificates.typeCode), asc(certificates.issuedOn), asc(certificates.id))
+    .prepare('certificates_by_holder')
   return {
     async byId(id: string): Promise<CertificateRow | undefined> {
-      const [row] = await db.select().from(certificates).where(eq(certificates.id, id))
+      const [row] = await byIdQuery.execute({ id })
       return row
     },
 
     /** A holder's certificates (by blind index), optionally of the listed types only. */
     async byHolder(holderIndex: string, typeCodes?: readonly string[]): Promise<CertificateRow[]> {
       if (typeCodes && typeCodes.length === 0) return []
-      const where = typeCodes ? and(eq(certificates.holderIndex, holderIndex), inArray(certificates.typeCode, [...typeCodes])) : eq(certificates.holderIndex, holderIndex)
-      return db.select().from(certificates).where(where).orderBy(asc(certificates.typeCode), asc(certificates.issuedOn), asc(certificates.id))
+      return typeCodes ? byHolderQuery.execute({ holder: holderIndex, types: [...typeCodes] }) : byHolderAllQuery.execute({ holder: holderIndex })
     },
 
     /** Decrypts the stored JWS: the exact bytes the issuer signed. */

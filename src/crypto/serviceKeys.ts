@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { CompactSign, exportJWK, type JWK } from 'jose'
+import { CompactSign, exportJWK, importPKCS8, type JWK } from 'jose'
 import { algorithmsForKey, keyThumbprint } from './keys.js'
 
 /** Media types of what the service signs. */
@@ -10,6 +10,8 @@ export interface ServiceKey {
   kid: string
   alg: 'EdDSA' | 'ES256'
   privateKey: KeyObject
+  /** The same key imported for WebCrypto once: jose would otherwise convert it on every signature. */
+  signingKey: Awaited<ReturnType<typeof importPKCS8>>
   jwk: JWK
 }
 
@@ -30,7 +32,8 @@ export async function parseServiceKeys(pems: string[]): Promise<ServiceKeys> {
       const alg = Array.isArray(algs) ? algs.find((a): a is 'EdDSA' | 'ES256' => a === 'EdDSA' || a === 'ES256') : undefined
       if (!alg) throw new Error('a service key must be Ed25519 or P-256')
       const kid = await keyThumbprint(publicKey)
-      return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } }
+      const signingKey = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), alg)
+      return { kid, alg, privateKey, signingKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } }
     }),
   )
   return { active: all[0]!, all }
@@ -43,6 +46,6 @@ export function serviceJwks(keys: ServiceKeys): { keys: JWK[] } {
 
 /** Signs a JSON payload as a compact JWS with the active key, verifiable with the JWKS alone. */
 export async function signServiceJws(keys: ServiceKeys, payload: unknown, typ: string): Promise<string> {
-  const { kid, alg, privateKey } = keys.active
-  return new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8')).setProtectedHeader({ alg, kid, typ }).sign(privateKey)
+  const { kid, alg, signingKey } = keys.active
+  return new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8')).setProtectedHeader({ alg, kid, typ }).sign(signingKey)
 }

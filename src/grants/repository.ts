@@ -1,10 +1,12 @@
-import { asc, eq } from 'drizzle-orm'
+import { asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { auditEvents, grants, readerOrgs } from '../db/schema.js'
 import type { Actor } from '../types/repository.js'
 import type { GrantsBody, OrgGrants } from './schemas.js'
 
 export function createGrantRepository(db: Db) {
+  // On every lookup: prepared once.
+  const grantsOf = db.select({ typeCode: grants.typeCode, matterCodes: grants.matterCodes }).from(grants).where(eq(grants.org, sql.placeholder('org'))).prepare('grants_of_org')
   return {
     async get(org: string): Promise<OrgGrants | undefined> {
       const [named] = await db.select().from(readerOrgs).where(eq(readerOrgs.org, org))
@@ -20,7 +22,7 @@ export function createGrantRepository(db: Db) {
 
     /** The types `org` may look up for `matterCode`. */
     async grantedTypes(org: string, matterCode: string): Promise<Set<string>> {
-      const rows = await db.select({ typeCode: grants.typeCode, matterCodes: grants.matterCodes }).from(grants).where(eq(grants.org, org))
+      const rows = await grantsOf.execute({ org })
       return new Set(rows.filter((r) => r.matterCodes === null || r.matterCodes.includes(matterCode)).map((r) => r.typeCode))
     },
 

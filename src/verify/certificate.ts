@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { compactVerify } from 'jose'
+import { compactVerify, importSPKI } from 'jose'
 import { keyThumbprint } from '../crypto/keys.js'
 import { checkSigningCertificate } from '../crypto/x509.js'
 import { checkList, fail, pass, type CheckResult } from './checkList.js'
@@ -56,9 +56,17 @@ export function createCertificateVerifier(trust: TrustSource) {
     return found
   }
 
-  async function signatureCheck(jws: string, alg: string, key: KeyObject): Promise<CheckResult> {
+  // jose re-imports a KeyObject on every call; an imported CryptoKey per kid and alg is reused.
+  const imported = new Map<string, ReturnType<typeof importSPKI>>()
+  const cryptoKey = (kid: string, alg: string, key: KeyObject) => {
+    const id = `${kid} ${alg}`
+    if (!imported.has(id)) imported.set(id, importSPKI(key.export({ type: 'spki', format: 'pem' }).toString(), alg))
+    return imported.get(id)!
+  }
+
+  async function signatureCheck(jws: string, alg: string, kid: string, key: KeyObject): Promise<CheckResult> {
     try {
-      await compactVerify(jws, key, { algorithms: [alg] })
+      await compactVerify(jws, await cryptoKey(kid, alg, key), { algorithms: [alg] })
       return pass('signature')
     } catch {
       return fail('signature', 'SIGNATURE_INVALID', 'the signature does not verify with the named key')
@@ -75,7 +83,7 @@ export function createCertificateVerifier(trust: TrustSource) {
     if (!key.algorithms.includes(alg)) return [fail('registeredKey', 'ALG_KEY_MISMATCH', `this key signs with ${key.algorithms.join(' or ')}`)]
     const object = await publicKey(key)
     if (!object) return [fail('registeredKey', 'KEY_MISMATCH', 'the registered public key does not match its kid')]
-    const [signature, chain] = await Promise.all([signatureCheck(d.jws, alg, object), chainCheck(key, at)])
+    const [signature, chain] = await Promise.all([signatureCheck(d.jws, alg, kid, object), chainCheck(key, at)])
     const window = keyWindowFailure(key, at)
     return [pass('registeredKey'), signature, window ? fail('keyWindow', window.reason, window.detail) : pass('keyWindow', `active at ${at.toISOString()}`), chain]
   }

@@ -1,0 +1,39 @@
+import t from 'tap'
+import { createAccessLog, type AccessEvent } from '../../src/audit/accessLog.js'
+import type { Db } from '../../src/db/client.js'
+
+/** A stand-in for drizzle's insert().values(): records each statement, fails rows marked 'bad'. */
+function fakeDb() {
+  const statements: { kind: string }[][] = []
+  const db = {
+    insert: () => ({
+      values: async (rows: { kind: string; requestId: string }[]) => {
+        await new Promise((r) => setTimeout(r, 5))
+        if (rows.some((r) => r.requestId === 'bad')) throw new Error('constraint violated')
+        statements.push(rows)
+      },
+    }),
+  }
+  return { db: db as unknown as Db, statements }
+}
+
+const event = (requestId: string): AccessEvent => ({ kind: 'access.lookup', actorSub: 's', actorOrg: 'o', requestId, details: {} })
+
+t.test('events recorded together are committed together, each caller after its own row', async (t) => {
+  const { db, statements } = fakeDb()
+  const log = createAccessLog(db)
+  await Promise.all(Array.from({ length: 50 }, (_, i) => log.record(event(`r${i}`))))
+  t.equal(statements.flat().length, 50, 'every event written')
+  t.ok(statements.length <= 3, `grouped into ${statements.length} statements`)
+  t.equal(statements[0]!.length, 1, 'the first goes at once: no added latency when idle')
+})
+
+t.test('a bad row fails alone; its neighbours are retried and committed', async (t) => {
+  const { db, statements } = fakeDb()
+  const log = createAccessLog(db)
+  const first = log.record(event('first'))
+  const results = await Promise.allSettled([first, log.record(event('a')), log.record(event('bad')), log.record(event('b'))])
+  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+  t.equal((results[2] as PromiseRejectedResult).reason.code, 'ACCESS_LOG_UNAVAILABLE')
+  t.same(statements.flat().map((r) => (r as unknown as { requestId: string }).requestId).sort(), ['a', 'b', 'first'])
+})
