@@ -1,12 +1,24 @@
 import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm'
 import { encrypt, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
-import type { Db } from '../db/client.js'
+import { rowsOf, type Db } from '../db/client.js'
 import { auditEvents, certificates, certificateStatusHistory } from '../db/schema.js'
 import type { Actor } from '../types/repository.js'
 import type { CheckedCertificate } from './checks.js'
 import type { CertificateStatus, StoredCertificate } from './schemas.js'
 
 type Row = typeof certificates.$inferSelect
+/** What the bulk insert returns, as the database names it. */
+interface InsertedRow {
+  id: string
+  type_code: string
+  issuer_code: string
+  version: number
+  status: string
+  status_changed_at: Date | string
+  received_at: Date | string
+  jws_sha256: string
+  holder_index: string
+}
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
 export type StoreOutcome =
@@ -116,34 +128,63 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   }
 
   /**
-   * Many certificates. First versions of new series go in with one multi-row insert (and one
-   * multi-row insert of their events) in one transaction; anything that conflicts, and every
-   * later version, takes the one-by-one path. Each certificate is still all-or-nothing.
+   * Many certificates. First versions of series not yet stored go in with one statement: the rows
+   * travel as one array per column (unnest), so the SQL text is the same whatever the batch size,
+   * and the same statement writes their `certificate.issued` events. One statement is atomic: a
+   * certificate and its event are stored together or not at all. Anything it did not insert (a
+   * series already there, a conflict, a repeat) and every later version takes the one-by-one path.
    */
   async function storeMany(items: CheckedCertificate[], actor: Actor): Promise<StoreOutcome[]> {
     const outcomes = new Array<StoreOutcome | undefined>(items.length)
-    const created = new Set<string>()
     const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => c.certId.version === 1)
     if (firsts.length > 0) {
-      await db.transaction(async (tx) => {
-        const seen = await tx.select({ series: certificates.series }).from(certificates).where(inArray(certificates.series, [...new Set(firsts.map(({ c }) => seriesOf(c)))]))
-        const taken = new Set(seen.map((r) => r.series))
-        const fresh = firsts.filter(({ c }) => !taken.has(seriesOf(c)))
-        if (fresh.length === 0) return
-        const rows = fresh.map(({ c }) => rowFor(c))
-        const inserted = await tx.insert(certificates).values(rows).onConflictDoNothing().returning()
-        const byId = new Map(inserted.map((r) => [r.id, r]))
-        const events = rows.filter((r) => byId.has(r.id)).map((r) => issuedEvent(r, actor))
-        if (events.length > 0) await tx.insert(auditEvents).values(events)
-        for (const { c, i } of fresh) {
-          const row = byId.get(c.payload.id)
-          // The same identifier twice in one batch: only the first is inserted here.
-          if (row && row.jwsSha256 === c.jwsSha256 && !created.has(row.id)) {
-            created.add(row.id)
-            outcomes[i] = { outcome: 'created', record: toRecord(row) }
+      const rows = firsts.map(({ c }) => rowFor(c))
+      const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k])
+      // Dates travel as text and are cast in SQL: drizzle's postgres.js setup passes date values
+      // through unserialised, which breaks date[] parameters.
+      const inserted = await rowsOf<InsertedRow>(
+        db,
+        sql`with input as (
+          select * from unnest(
+            ${sql.param(col('id'))}::text[], ${sql.param(col('series'))}::text[], ${sql.param(col('version'))}::int[], ${sql.param(col('typeCode'))}::text[],
+            ${sql.param(col('issuerCode'))}::text[], ${sql.param(col('number'))}::text[], ${sql.param(col('holderIdType'))}::text[], ${sql.param(col('holderIndex'))}::text[],
+            ${sql.param(col('issuedOn'))}::text[], ${sql.param(col('validFrom'))}::text[], ${sql.param(col('validUntil'))}::text[], ${sql.param(col('signingKid'))}::text[],
+            ${sql.param(col('jwsSha256'))}::text[], ${sql.param(col('keyId'))}::text[], ${sql.param(rows.map((r) => r.jwsCipher.toString('base64')))}::text[]
+          ) as t(id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on, valid_from, valid_until, signing_kid, jws_sha256, key_id, jws_cipher)
+        ), stored as (
+          insert into certificates (id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on, valid_from, valid_until, status, signing_kid, jws_sha256, key_id, jws_cipher)
+          select id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on::date, valid_from::date, valid_until::date, 'valid', signing_kid, jws_sha256, key_id, decode(jws_cipher, 'base64')
+          from input i where not exists (select 1 from certificates c where c.series = i.series)
+          on conflict do nothing
+          returning id, type_code, issuer_code, version, status, status_changed_at, received_at, jws_sha256, holder_index
+        ), events as (
+          insert into audit_events (kind, subject, holder_ref, actor_sub, actor_org, request_id, details)
+          select 'certificate.issued', id, holder_index, ${actor.sub}::text, ${actor.org}::text, ${actor.requestId}::text, jsonb_build_object('typeCode', type_code, 'version', version)
+          from stored
+        )
+        select * from stored`,
+      )
+      const byId = new Map(inserted.map((r) => [r.id, r]))
+      for (const { c, i } of firsts) {
+        const row = byId.get(c.payload.id)
+        // The same identifier twice in one batch: only the first is inserted here.
+        if (row && row.jws_sha256 === c.jwsSha256) {
+          byId.delete(c.payload.id)
+          outcomes[i] = {
+            outcome: 'created',
+            record: toRecord({
+              id: row.id,
+              typeCode: row.type_code,
+              issuerCode: row.issuer_code,
+              version: Number(row.version),
+              status: row.status,
+              statusChangedAt: new Date(row.status_changed_at),
+              receivedAt: new Date(row.received_at),
+              jwsSha256: row.jws_sha256,
+            }),
           }
         }
-      })
+      }
     }
     for (const [i, c] of items.entries()) {
       if (!outcomes[i]) outcomes[i] = await storeOne(c, actor)

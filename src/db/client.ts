@@ -4,9 +4,19 @@ import postgres from 'postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { SQL } from 'drizzle-orm'
 import * as schema from './schema.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+
+/**
+ * Rows of a raw statement on either driver: postgres.js answers an array of rows, PGlite a
+ * result object holding them. Column names come back as written in the SQL (snake_case).
+ */
+export async function rowsOf<T>(db: Pick<Db, 'execute'>, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] }
+  return Array.isArray(result) ? result : result.rows
+}
 
 /** Raw SQL on one dedicated connection: what migrations and advisory locks need. */
 export interface SqlSession {
