@@ -72,16 +72,40 @@ function parseBlock(block: string, what: string): X509Certificate {
   }
 }
 
-function parseChain(pem: string): [X509Certificate, ...X509Certificate[]] {
+type Chain = [X509Certificate, ...X509Certificate[]]
+
+// Parsed chains by their PEM text. Verification asks about the same few signing certificates
+// again and again: parsing them, their extensions and their signatures once is what keeps a
+// verification by identifier cheap. Only what parses is kept; the time checks run every call.
+const parsedChains = new Map<string, Chain>()
+const MAX_PARSED_CHAINS = 1000
+
+function parseChain(pem: string): Chain {
+  const cached = parsedChains.get(pem)
+  if (cached) return cached
   // A private key pasted by mistake goes no further: not into a log, not into the database.
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) throw new Error('the PEM holds a private key; send certificates only')
   const [leaf, ...rest] = splitPem(pem).map((block, i) => parseBlock(block, `certificate ${i + 1}`))
   if (!leaf) throw new Error('no CERTIFICATE block found')
-  return [leaf, ...rest]
+  const chain: Chain = [leaf, ...rest]
+  if (parsedChains.size >= MAX_PARSED_CHAINS) parsedChains.clear()
+  parsedChains.set(pem, chain)
+  return chain
 }
+
+// Whether one certificate signed another does not change: remembered per pair of parsed objects.
+const signatures = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>()
 
 /** Whether `issuer` signed `cert`: names steer the search, the signature decides. */
 function signedBy(issuer: X509Certificate, cert: X509Certificate): boolean {
+  let known = signatures.get(issuer)
+  if (!known) signatures.set(issuer, (known = new WeakMap()))
+  let answer = known.get(cert)
+  if (answer === undefined) known.set(cert, (answer = checkSignedBy(issuer, cert)))
+  return answer
+}
+
+function checkSignedBy(issuer: X509Certificate, cert: X509Certificate): boolean {
   // checkIssued also refuses issuers lacking keyCertSign; the name fallback lets us say so as CHAIN_INVALID.
   if (!issuer.checkIssued(cert) && issuer.subject !== cert.issuer) return false
   try {
@@ -171,9 +195,13 @@ export async function checkSigningCertificate(
   return { ok: true, value: await describe(leaf, chain, algorithms) }
 }
 
+const thumbprints = new WeakMap<X509Certificate, Promise<string>>()
+
 async function describe(leaf: X509Certificate, chain: readonly X509Certificate[], algorithms: TokenAlgorithm[]): Promise<SigningCertificateInfo> {
+  let kid = thumbprints.get(leaf)
+  if (!kid) thumbprints.set(leaf, (kid = keyThumbprint(leaf.publicKey)))
   return {
-    kid: await keyThumbprint(leaf.publicKey),
+    kid: await kid,
     algorithms,
     publicKeyPem: leaf.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     subject: leaf.subject,

@@ -16,27 +16,41 @@ export interface VerifyTimes {
   now: Date
 }
 
+// Keys outlive verifiers: a kid names one public key (its RFC 7638 thumbprint), so what was
+// derived from a kid and its PEM stays true for the life of the process. Bounded all the same.
+const MAX_KEYS = 1000
+const publicKeys = new Map<string, Promise<KeyObject | undefined>>()
+const imported = new Map<string, ReturnType<typeof importSPKI>>()
+
+function remember<V>(map: Map<string, V>, id: string, make: () => V): V {
+  let found = map.get(id)
+  if (found === undefined) {
+    if (map.size >= MAX_KEYS) map.clear()
+    map.set(id, (found = make()))
+  }
+  return found
+}
+
+// The key must be the one its kid names: a bundle could pair them wrongly.
+const publicKey = (key: TrustKey) =>
+  remember(publicKeys, `${key.kid}\n${key.publicKeyPem}`, () =>
+    (async () => {
+      const object = createPublicKey(key.publicKeyPem)
+      return (await keyThumbprint(object)) === key.kid ? object : undefined
+    })().catch(() => undefined),
+  )
+
+// jose re-imports a KeyObject on every call; an imported CryptoKey per kid and alg is reused.
+const cryptoKey = (kid: string, alg: string, key: KeyObject) =>
+  remember(imported, `${kid} ${alg}`, () => importSPKI(key.export({ type: 'spki', format: 'pem' }).toString(), alg))
+
 /**
  * The checks that need only the certificate and what the verifier trusts: shared by the API and
- * the offline CLI. Keys and trust-chain answers are memoised, so build one verifier per request
- * (the API) or per run (the CLI, where thousands of certificates share a handful of keys).
+ * the offline CLI. Trust-chain answers are memoised per verifier, so build one per request (the
+ * API) or per run (the CLI); keys and parsed chains are kept for the process.
  */
 export function createCertificateVerifier(trust: TrustSource) {
-  const publicKeys = new Map<string, Promise<KeyObject | undefined>>()
   const chains = new Map<string, Promise<CheckResult>>()
-
-  // The key must be the one its kid (an RFC 7638 thumbprint) names: a bundle could pair them wrongly.
-  const publicKey = (key: TrustKey) => {
-    let found = publicKeys.get(key.kid)
-    if (!found) {
-      found = (async () => {
-        const object = createPublicKey(key.publicKeyPem)
-        return (await keyThumbprint(object)) === key.kid ? object : undefined
-      })().catch(() => undefined)
-      publicKeys.set(key.kid, found)
-    }
-    return found
-  }
 
   const chainCheck = (key: TrustKey, at: Date) => {
     const memo = `${key.kid}|${at.getTime()}`
@@ -54,14 +68,6 @@ export function createCertificateVerifier(trust: TrustSource) {
       chains.set(memo, found)
     }
     return found
-  }
-
-  // jose re-imports a KeyObject on every call; an imported CryptoKey per kid and alg is reused.
-  const imported = new Map<string, ReturnType<typeof importSPKI>>()
-  const cryptoKey = (kid: string, alg: string, key: KeyObject) => {
-    const id = `${kid} ${alg}`
-    if (!imported.has(id)) imported.set(id, importSPKI(key.export({ type: 'spki', format: 'pem' }).toString(), alg))
-    return imported.get(id)!
   }
 
   async function signatureCheck(jws: string, alg: string, kid: string, key: KeyObject): Promise<CheckResult> {
