@@ -1,18 +1,21 @@
 import t from 'tap'
+import type { SQL } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import { createAccessLog, type AccessEvent } from '../../src/audit/accessLog.js'
 import type { Db } from '../../src/db/client.js'
 
-/** A stand-in for drizzle's insert().values(): records each statement, fails rows marked 'bad'. */
+/** A stand-in for the database: records each statement's rows (its JSON parameter), fails rows marked 'bad'. */
 function fakeDb() {
   const statements: { kind: string }[][] = []
+  const dialect = new PgDialect()
   const db = {
-    insert: () => ({
-      values: async (rows: { kind: string; requestId: string }[]) => {
-        await new Promise((r) => setTimeout(r, 5))
-        if (rows.some((r) => r.requestId === 'bad')) throw new Error('constraint violated')
-        statements.push(rows)
-      },
-    }),
+    execute: async (query: SQL) => {
+      const { params } = dialect.sqlToQuery(query)
+      const rows = JSON.parse(params[0] as string) as { kind: string; requestId: string }[]
+      await new Promise((r) => setTimeout(r, 5))
+      if (rows.some((r) => r.requestId === 'bad')) throw new Error('constraint violated')
+      statements.push(rows)
+    },
   }
   return { db: db as unknown as Db, statements }
 }
