@@ -1,0 +1,96 @@
+// With --profile the service runs under `node --cpu-prof`; this reads the profile it writes at
+// exit and says, for the time window of each scenario, where the service's CPU went: self time by
+// package or source file, and inclusive time of the service's own functions.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { REPO } from './processes.js'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+interface CpuProfile {
+  nodes: ProfileNode[]
+  startTime: number
+  endTime: number
+  samples: number[]
+  timeDeltas: number[]
+}
+
+export interface ProfileSummary {
+  scenario: string
+  samples: number
+  /** Share of the window's samples by where the CPU was (self time), largest first. */
+  self: { where: string; share: number }[]
+  /** Share of samples with each package or file anywhere on the stack (inclusive time). */
+  places: { where: string; share: number }[]
+  /** Share of samples with each of the service's own functions on the stack. */
+  inclusive: { fn: string; share: number }[]
+}
+
+const ROOT = `file://${REPO.replace(/\/$/, '')}`
+
+/** Where a frame belongs: a package, a file of src/, a Node internal module, or V8's own buckets. */
+function placeOf(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame
+  if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName || 'anonymous'}`
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/')
+  const path = url.startsWith(ROOT) ? url.slice(ROOT.length) : url
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
+  if (pkg) return pkg[1]!
+  return path.replace(/^\//, '')
+}
+
+function ownFunction(frame: ProfileNode['callFrame']): string | undefined {
+  if (!frame.url.startsWith(`${ROOT}/src/`)) return undefined
+  return `${frame.functionName || '(anonymous)'} (${frame.url.slice(ROOT.length + 1)})`
+}
+
+/**
+ * The main thread's profile of each service process, oldest first. Node writes one file per
+ * thread, CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, and tsx's loader hooks run on a
+ * thread of their own (thread id ≠ 0).
+ */
+export function mainThreadProfiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+    .sort()
+    .map((f) => join(dir, f))
+}
+
+export function summarizeProfile(file: string, windows: { scenario: string; windowUs: [number, number] }[], top = 12): ProfileSummary[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  // Sample times: startTime plus the running sum of the deltas (microseconds, monotonic clock).
+  const times = new Float64Array(profile.samples.length)
+  let t = profile.startTime
+  for (let i = 0; i < profile.samples.length; i++) times[i] = t += profile.timeDeltas[i]!
+
+  return windows.map(({ scenario, windowUs: [from, to] }) => {
+    const self = new Map<string, number>()
+    const inclusive = new Map<string, number>()
+    const places = new Map<string, number>()
+    let count = 0
+    for (let i = 0; i < times.length; i++) {
+      if (times[i]! < from || times[i]! > to) continue
+      count++
+      const leaf = byId.get(profile.samples[i]!)!
+      const place = placeOf(leaf.callFrame)
+      self.set(place, (self.get(place) ?? 0) + 1)
+      const seen = new Set<string>()
+      for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
+        const frame = byId.get(id)!.callFrame
+        const fn = ownFunction(frame)
+        if (fn && !seen.has(fn)) seen.add(fn), inclusive.set(fn, (inclusive.get(fn) ?? 0) + 1)
+        const where = placeOf(frame)
+        if (!where.startsWith('(') && !seen.has(where)) seen.add(where), places.set(where, (places.get(where) ?? 0) + 1)
+      }
+    }
+    const rank = <K extends string>(m: Map<string, number>, key: K) =>
+      [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => ({ [key]: k, share: v / Math.max(1, count) }) as { [P in K]: string } & { share: number })
+    return { scenario, samples: count, self: rank(self, 'where'), places: rank(places, 'where'), inclusive: rank(inclusive, 'fn') }
+  })
+}

@@ -1,0 +1,177 @@
+// The numbers of one run as a table (stdout) and as its section of docs/benchmarks.md. Each
+// section is keyed by database and row count, so a run with another --rows adds its own section
+// and a repeat replaces it; the summary table at the top is rebuilt from every section's data.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { CpuShare } from './cpu.js'
+import type { BulkLoadResult, VerifyAloneResult } from './load.js'
+import type { Machine } from './machine.js'
+import type { ProfileSummary } from './profile.js'
+import type { ScaleResult } from './scale.js'
+import type { Measurement } from './scenarios.js'
+
+export interface Target {
+  name: string
+  measured: string
+  met: boolean
+}
+
+export interface RunReport {
+  database: 'postgres' | 'pglite'
+  /** '' for the plain run; 'compiled' and/or 'profiled' otherwise (each its own section). */
+  variant: string
+  rows: number
+  holders: number
+  apiRows: number
+  date: string
+  command: string
+  machine: Machine
+  options: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number; batchSize: number; loadConcurrency: number }
+  signSeconds: number
+  bulk: BulkLoadResult
+  bulkCpu: CpuShare
+  bulkRssBytes: number
+  verifyAlone: VerifyAloneResult
+  scale?: ScaleResult | undefined
+  /** Baseline and lookup of each round, then verify and push. */
+  measurements: Measurement[]
+  baseline: Pick<Measurement, 'rps' | 'p50' | 'p99'>
+  lookup: Pick<Measurement, 'rps' | 'p50' | 'p99'>
+  idleRssBytes: number
+  peakRssBytes: number
+  targets: Target[]
+  notes: string[]
+  profile?: ProfileSummary[] | undefined
+}
+
+const n0 = (v: number) => Math.round(v).toLocaleString('en-US')
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '–')
+const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`
+const label = (r: Pick<RunReport, 'database' | 'rows' | 'variant'>) =>
+  `${r.database === 'postgres' ? 'PostgreSQL' : 'PGlite'}, ${n0(r.rows)} certificates${r.variant ? ` (${r.variant.replace('+', ', ')})` : ''}`
+const pct = (share: number) => `${(share * 100).toFixed(1)} %`
+
+/** The median of each metric over the rounds of one scenario. */
+export function medianOf(ms: Measurement[]): Pick<Measurement, 'rps' | 'p50' | 'p99'> {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b)
+    const mid = Math.floor(s.length / 2)
+    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+  }
+  return { rps: median(ms.map((m) => m.rps)), p50: median(ms.map((m) => m.p50)), p99: median(ms.map((m) => m.p99)) }
+}
+
+export function resultsTable(r: RunReport): string {
+  const lines = [
+    '| scenario | req/s | p50 ms | p99 ms | ratio | non-2xx | service peak RSS |',
+    '|---|---:|---:|---:|---|---:|---:|',
+  ]
+  for (const m of r.measurements) {
+    const ratio = m.name.startsWith('POST /v1/lookup') ? `${(m.rps / r.baseline.rps).toFixed(2)}× baseline req/s, ${(m.p99 / r.baseline.p99).toFixed(2)}× its p99` : ''
+    lines.push(`| ${m.name} | ${n0(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${ratio} | ${m.non2xx} | ${m.peakRssBytes ? mb(m.peakRssBytes) : ''} |`)
+  }
+  lines.push(`| **lookup vs baseline (median of ${r.options.rounds} round(s))** | ${n0(r.lookup.rps)} vs ${n0(r.baseline.rps)} | ${ms(r.lookup.p50)} vs ${ms(r.baseline.p50)} | ${ms(r.lookup.p99)} vs ${ms(r.baseline.p99)} | **${(r.lookup.rps / r.baseline.rps).toFixed(2)}×** req/s, **${(r.lookup.p99 / r.baseline.p99).toFixed(2)}×** p99 | | |`)
+  lines.push('')
+  lines.push('| bulk | certificates/s | seconds | ratio | | | service peak RSS |')
+  lines.push('|---|---:|---:|---|---|---|---:|')
+  lines.push(`| bulk load: ${n0(r.bulk.certificates)} through \`POST /v1/certificates/batch\` (${r.options.batchSize} per batch, ${r.options.loadConcurrency} in flight) | ${n0(r.bulk.perSecond)} | ${r.bulk.seconds.toFixed(1)} | **${(r.bulk.perSecond / r.verifyAlone.perSecond).toFixed(2)}×** signature verification | | | ${mb(r.peakRssBytes)} overall |`)
+  lines.push(`| the same ${n0(r.verifyAlone.signatures)} signatures verified alone (jose \`compactVerify\`, same concurrency, same cores) | ${n0(r.verifyAlone.perSecond)} | ${r.verifyAlone.seconds.toFixed(1)} | | | | |`)
+  return lines.join('\n')
+}
+
+export function targetsTable(r: RunReport): string {
+  return ['| target | measured | met |', '|---|---|---|', ...r.targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`)].join('\n')
+}
+
+/** CPU per request of each process, and what the rest of the shared machine was doing meanwhile. */
+export function cpuTable(r: RunReport): string {
+  const per = (cores: number, rate: number) => (rate > 0 ? (cores / rate) * 1000 : NaN)
+  const row = (name: string, c: CpuShare, rate: number, busyBefore: string) =>
+    `| ${name} | ${ms(per(c.service, rate))} | ${ms(per(c.postgres, rate))} | ${ms(per(c.baseline, rate))} | ${ms(per(c.loadGenerator, rate))} | ${c.service.toFixed(2)} / ${c.postgres.toFixed(2)} / ${c.baseline.toFixed(2)} / ${c.loadGenerator.toFixed(2)} | ${c.others.toFixed(2)} | ${c.steal.toFixed(2)} | ${busyBefore} |`
+  return [
+    '| CPU (from /proc) | service ms/req | PostgreSQL ms/req | baseline ms/req | autocannon ms/req | cores: service / PostgreSQL / baseline / autocannon | cores: other processes | cores: stolen | busy cores before |',
+    '|---|---:|---:|---:|---:|---|---:|---:|---:|',
+    row(`bulk load (per certificate)`, r.bulkCpu, r.bulk.perSecond, ''),
+    ...r.measurements.map((m) => row(m.name, m.cpu, m.rps, m.busyBefore.toFixed(2))),
+  ].join('\n')
+}
+
+/** Where the service's CPU went in each scenario (--profile). */
+export function profileTables(r: RunReport): string {
+  return (r.profile ?? [])
+    .map((p) => {
+      const list = (xs: { where: string; share: number }[]) => xs.map((e) => `${e.where} ${pct(e.share)}`).join(' · ')
+      const incl = p.inclusive.map((e) => `| ${e.fn.replaceAll('|', '\\|')} | ${pct(e.share)} |`).join('\n')
+      return `**${p.scenario}** (${p.samples} samples of 1 ms). Self time: ${list(p.self)}.\nOn the stack (inclusive): ${list(p.places ?? [])}.\n\n| service function (inclusive) | samples |\n|---|---:|\n${incl}`
+    })
+    .join('\n\n')
+}
+
+function section(r: RunReport): string {
+  const m = r.machine
+  const extra = r.scale
+    ? `\n- Rows past the first ${n0(r.apiRows)}: ${n0(r.scale.rows)} written straight into \`certificates\` with a binary COPY (bench/scale.ts), shaped like pushed rows (same payloads, blind index, encryption; signatures not valid, never verified by the lookup): COPY ${r.scale.copySeconds.toFixed(0)} s, index rebuild ${r.scale.indexSeconds.toFixed(0)} s, VACUUM ANALYZE ${r.scale.vacuumSeconds.toFixed(0)} s. \`audit_events\` was not padded: it holds the issuance events of the API-loaded certificates and the events of this run.`
+    : ''
+  return `## ${label(r)}
+
+- Date: ${r.date}
+- Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; ${m.database}. Shared and noisy: the service, the baseline, the database and autocannon all run on these ${m.cpus} cores.
+- Command: \`${r.command}\`
+- Service: \`${r.variant.includes('compiled') ? 'node dist/server.js (compiled by tsc into a scratch folder)' : 'node --import tsx src/server.ts'}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? ', PostgreSQL pool of 10' : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
+- Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (RS256, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}
+- Scenarios: ${r.options.connections} connections, ${r.options.warmupSeconds} s warm-up (dropped), then ${r.options.durationSeconds} s measured; baseline and lookup alternate for ${r.options.rounds} round(s). Latencies are per response, 2xx only.
+
+${resultsTable(r)}
+
+${cpuTable(r)}
+
+${targetsTable(r)}
+${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+}
+
+const SECTION = /<!-- bench-section (\S+) -->\n([\s\S]*?)<!-- \/bench-section -->\n?/g
+const DATA = /<!-- bench-data ([A-Za-z0-9+/=]+) -->/
+
+const INTRO = `# Benchmarks
+
+\`npm run bench\` (\`npx tsx bench/run.ts\`) starts the service on a scratch PostgreSQL server (or
+PGlite with \`--pglite\`), loads synthetic marriage certificates through the API, and measures in
+the same run, with autocannon: a bare Fastify baseline doing the same indexed point lookup with
+a prepared statement (bench/baseline.ts), \`POST /v1/lookup\` with everything on (token, grants,
+access event, receipt), \`POST /v1/verify\` by identifier, \`POST /v1/certificates\` one at a time,
+and the bulk load against verifying the same signatures alone. Options: \`--rows\`, \`--holders\`,
+\`--duration\`, \`--warmup\`, \`--connections\`, \`--rounds\`, \`--load-concurrency\`, \`--pglite\`.
+A run rewrites only its own section below (by database and row count).
+
+Targets, as ratios within one run: lookup at least 0.6 of the baseline's requests per second
+with a p99 at most twice the baseline's; bulk load at least 0.7 of the signature-verification
+rate; the service's RSS under load below 200 MB.
+`
+
+function summary(reports: RunReport[]): string {
+  const rows = reports.map((r) => `| ${label(r)} | ${r.date.slice(0, 10)} | ${n0(r.baseline.rps)} | ${ms(r.baseline.p50)} | ${ms(r.baseline.p99)} | ${n0(r.lookup.rps)} | ${ms(r.lookup.p50)} | ${ms(r.lookup.p99)} | ${r.targets.filter((t) => t.met).length} of ${r.targets.length} |`)
+  return `## Lookup latency by data-set size
+
+| run | date | baseline req/s | p50 ms | p99 ms | lookup req/s | p50 ms | p99 ms | targets met |
+|---|---|---:|---:|---:|---:|---:|---:|---|
+${rows.join('\n')}
+`
+}
+
+/** Writes `r`'s section into the file, keeping the other sections, and rebuilds the summary. */
+export function writeReport(file: string, r: RunReport): void {
+  const key = `${r.database}-${r.rows}${r.variant ? `-${r.variant}` : ''}`
+  const sections = new Map<string, { text: string; report: RunReport }>()
+  if (existsSync(file)) {
+    for (const [, k, body] of readFileSync(file, 'utf8').matchAll(SECTION)) {
+      const data = DATA.exec(body!)
+      if (data) sections.set(k!, { text: body!, report: JSON.parse(Buffer.from(data[1]!, 'base64').toString('utf8')) as RunReport })
+    }
+  }
+  const data = Buffer.from(JSON.stringify(r)).toString('base64')
+  sections.set(key, { text: `${section(r)}\n<!-- bench-data ${data} -->\n`, report: r })
+  const ordered = [...sections.entries()].sort(([, a], [, b]) => a.report.database.localeCompare(b.report.database) || a.report.rows - b.report.rows || (a.report.variant ?? '').localeCompare(b.report.variant ?? ''))
+  const body = ordered.map(([k, s]) => `<!-- bench-section ${k} -->\n${s.text}<!-- /bench-section -->\n`).join('\n')
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, `${INTRO}\n${summary(ordered.map(([, s]) => s.report))}\n${body}`)
+}

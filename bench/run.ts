@@ -1,0 +1,103 @@
+// npm run bench: the service on PostgreSQL (or PGlite with --pglite), a synthetic data set loaded
+// through the API, then baseline, lookup, verify and push measured with autocannon in one run.
+// Prints a table and writes its section of docs/benchmarks.md. See docs/benchmarks.md.
+//
+//   npx tsx bench/run.ts [--rows 100000] [--holders N] [--pglite] [--duration 10] [--warmup 3]
+//                        [--connections 10] [--rounds 2] [--load-concurrency 4] [--no-write]
+//                        [--compiled] [--profile] [--quiet-wait 20]
+//
+// --compiled runs the service as compiled JavaScript (as the Docker image does) instead of under
+// tsx; --profile runs it under `node --cpu-prof` and reports where its CPU went per scenario.
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { killAllChildren, REPO } from './processes.js'
+import { cpuTable, profileTables, resultsTable, targetsTable, writeReport } from './report.js'
+import { runSuite } from './suite.js'
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    holders: { type: 'string' },
+    'api-rows': { type: 'string', default: '100000' },
+    pglite: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '1000' },
+    'load-concurrency': { type: 'string', default: '4' },
+    'max-minutes': { type: 'string' },
+    out: { type: 'string', default: join(REPO, 'docs/benchmarks.md') },
+    'no-write': { type: 'boolean', default: false },
+    compiled: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'quiet-wait': { type: 'string', default: '20' },
+    'copy-workers': { type: 'string', default: '2' },
+  },
+})
+const int = (name: keyof typeof args, v: string | undefined, min: number): number => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${String(name)} must be an integer ≥ ${min}, not ${v}`)
+  return n
+}
+const rows = int('rows', args.rows, 1000)
+const holders = args.holders ? int('holders', args.holders, 1) : Math.max(1, Math.floor(rows / 2))
+const apiRows = Math.min(rows, int('api-rows', args['api-rows'], 1000))
+const opts = {
+  connections: int('connections', args.connections, 1),
+  durationSeconds: int('duration', args.duration, 1),
+  warmupSeconds: int('warmup', args.warmup, 0),
+  rounds: int('rounds', args.rounds, 1),
+  batchSize: int('batch', args.batch, 1),
+  loadConcurrency: int('load-concurrency', args['load-concurrency'], 1),
+  quietSeconds: int('quiet-wait', args['quiet-wait'], 0),
+}
+const argv = process.argv.slice(2)
+const command = process.env.ZHENGZHAO_BENCH_COMMAND ?? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`
+
+// No database given: run again under a scratch PostgreSQL cluster (.ci/with-postgres), which
+// stops the server when this exits. Its own process group, so a signal reaches every process.
+if (!args.pglite && !process.env.DATABASE_URL) {
+  const child = spawn('bash', [join(REPO, '.ci/with-postgres'), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), ...argv], {
+    cwd: REPO,
+    stdio: 'inherit',
+    detached: true,
+    env: { ...process.env, ZHENGZHAO_BENCH_COMMAND: command },
+  })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.pid && process.kill(-child.pid, 'SIGTERM'))
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+} else {
+  await main()
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
+}
+
+async function main(): Promise<void> {
+  const databaseUrl = args.pglite ? undefined : process.env.DATABASE_URL
+  const cleanups: (() => Promise<void> | void)[] = []
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch((err: Error) => log(`cleanup: ${err.message}`))
+  }
+  process.on('exit', killAllChildren)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)))
+  // Everything is bounded: past the limit, stop what this run started and fail.
+  const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
+  setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
+  try {
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: args.compiled, profile: args.profile, copyWorkers: int('copy-workers', args['copy-workers'], 1), run: opts, log }, cleanups)
+    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.profile ? `${profileTables(report)}\n\n` : ''}`)
+    if (!args['no-write']) {
+      writeReport(args.out, report)
+      log(`wrote ${args.out}`)
+    }
+  } catch (err) {
+    log(`failed: ${(err as Error).stack ?? String(err)}`)
+    process.exitCode = 1
+  } finally {
+    await cleanup()
+  }
+}

@@ -1,0 +1,226 @@
+// One benchmark run, start to finish: service, data set, baseline, scenarios. Every process it
+// starts is registered in `cleanups` the moment it exists, so the caller stops it whatever happens.
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { readExampleSigningKey, signDevToken } from '../src/auth/devTokens.js'
+import { EXAMPLE_KEYS_DIR } from '../src/config.js'
+import { parseDataProtectionKeys } from '../src/crypto/dataProtection.js'
+import { cpuWindow, parentOf, type Pids } from './cpu.js'
+import { bulkLoad, verifyAlone } from './load.js'
+import { describeMachine } from './machine.js'
+import { compileService, rssBytes, sampleRss, startNode, type Child } from './processes.js'
+import { mainThreadProfiles, summarizeProfile } from './profile.js'
+import { medianOf, type RunReport } from './report.js'
+import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
+import { measure, type Measurement, type Scenario } from './scenarios.js'
+import { createSigner, ISSUER_CODE, signCertificates, syntheticHolder, TYPE_CODE } from './synthetic.js'
+
+export interface SuiteOptions {
+  databaseUrl: string | undefined
+  rows: number
+  holders: number
+  apiRows: number
+  command: string
+  compiled: boolean
+  profile: boolean
+  /** Worker threads generating the rows written with COPY. */
+  copyWorkers: number
+  run: RunReport['options'] & { quietSeconds: number }
+  log(msg: string): void
+}
+
+type Cleanups = (() => Promise<void> | void)[]
+const READER_ORG = '11330105002500287C'
+
+function scratchDir(prefix: string, cleanups: Cleanups): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/**
+ * Settles the database after the load as a production table would be: statistics, visibility map
+ * and a checkpoint, so neither autovacuum nor a checkpoint runs in the middle of a scenario.
+ */
+async function settle(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    await sql`vacuum (analyze) certificates, audit_events`
+    await sql`checkpoint`.catch(() => undefined)
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+async function postmasterOf(url: string): Promise<number | undefined> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`
+    return parentOf(row!.pid)
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<RunReport> {
+  const { databaseUrl, rows, holders, apiRows, log } = o
+  const machine = await describeMachine(databaseUrl)
+  log(`${machine.database}; ${rows} rows over ${holders} holders, ${apiRows} through the API`)
+  const pgliteDir = databaseUrl ? undefined : scratchDir('zhengzhao-bench-', cleanups)
+  const profileDir = o.profile ? scratchDir('zhengzhao-bench-prof-', cleanups) : undefined
+  const distDir = o.compiled ? await compileService() : undefined
+  if (distDir) cleanups.push(() => rmSync(distDir, { recursive: true, force: true }))
+  const serviceArgv = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
+  const serviceEnv = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
+  let service: Child | undefined
+  let idleRssBytes = 0
+  const startService = async () => {
+    service = await startNode('service', serviceArgv, serviceEnv, '/readyz', distDir)
+    await new Promise((r) => setTimeout(r, 1000))
+    idleRssBytes = rssBytes(service.pid) ?? 0
+    log(`service pid ${service.pid} on ${service.url}, RSS ${(idleRssBytes / 2 ** 20).toFixed(0)} MB when ready`)
+  }
+  cleanups.push(() => service?.stop())
+  await startService()
+  const pids: Pids = { service: service!.pid, postmaster: databaseUrl ? await postmasterOf(databaseUrl) : undefined }
+
+  const idpKey = readExampleSigningKey()
+  const token = (roles: ('admin' | 'issuer' | 'reader')[], org: string) => signDevToken(idpKey, { roles, org, sub: 'bench', ttlSeconds: 4 * 3600 })
+  const [adminToken, issuerToken, readerToken] = await Promise.all([token(['admin'], READER_ORG), token(['issuer'], ISSUER_CODE), token(['reader'], READER_ORG)])
+  const grant = await fetch(`${service!.url}/v1/grants/${READER_ORG}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: '基准测试审批部门', grants: [{ typeCode: TYPE_CODE }] }),
+  })
+  if (!grant.ok) throw new Error(`PUT grants: HTTP ${grant.status}: ${await grant.text()}`)
+
+  // The data set: signed here, pushed through the API in batches; that push is the bulk load.
+  const signer = await createSigner()
+  const prefix = `B${Date.now().toString(36).toUpperCase()}`
+  let t = performance.now()
+  const loaded = await signCertificates(signer, prefix, 0, apiRows, holders)
+  const signSeconds = (performance.now() - t) / 1000
+  log(`signed ${apiRows} certificates in ${signSeconds.toFixed(1)} s; bulk load…`)
+  const loadRss = sampleRss(service!.pid)
+  const loadCpu = cpuWindow(pids)
+  const loadStartUs = Number(process.hrtime.bigint() / 1000n)
+  const bulk = await bulkLoad(service!.url, issuerToken, loaded.jws, o.run.batchSize, o.run.loadConcurrency)
+  const bulkWindowUs: [number, number] = [loadStartUs, Number(process.hrtime.bigint() / 1000n)]
+  const bulkCpu = loadCpu.stop()
+  const bulkRssBytes = loadRss.stop()
+  log(`bulk load: ${bulk.created} created in ${bulk.seconds.toFixed(1)} s (${bulk.perSecond.toFixed(0)}/s)`)
+  if (bulk.created !== apiRows) throw new Error(`bulk load created ${bulk.created} of ${apiRows} (rejected or unchanged: ${bulk.rejected})`)
+  const alone = await verifyAlone(loaded.jws, signer.publicKey, signer.alg, o.run.batchSize, o.run.loadConcurrency)
+  log(`signature verification alone: ${alone.perSecond.toFixed(0)}/s`)
+
+  // Rows past the API-loaded ones go straight into the table (bench/scale.ts).
+  const allHolders = new Int32Array(new SharedArrayBuffer(rows * 4))
+  allHolders.set(loaded.holders)
+  let scale: ScaleResult | undefined
+  let baselineDir: string | undefined
+  const keysFile = process.env.DATA_PROTECTION_KEYS ?? join(EXAMPLE_KEYS_DIR, 'data-protection.json')
+  const spec = { keys: parseDataProtectionKeys(readFileSync(keysFile, 'utf8')), prefix, first: apiRows, count: rows - apiRows, holders, alg: signer.alg, kid: signer.kid }
+  // The scenarios get a fresh service process: the bulk load's heap does not carry over into
+  // their memory figures, and a PGlite folder is free meanwhile to add rows and to be copied.
+  await service!.stop()
+  if (databaseUrl) {
+    if (spec.count > 0) {
+      log(`writing ${spec.count} more rows with COPY…`)
+      const plan = { url: databaseUrl, keysFile, prefix, first: apiRows, count: spec.count, holderCount: holders, alg: signer.alg, kid: signer.kid, holders: allHolders.buffer as SharedArrayBuffer, workers: o.copyWorkers }
+      scale = await copyIntoPostgres(plan, log)
+    }
+    await settle(databaseUrl)
+  } else {
+    if (spec.count > 0) {
+      log(`writing ${spec.count} more rows into PGlite…`)
+      scale = await copyIntoPglite(pgliteDir!, spec, allHolders.subarray(apiRows))
+    }
+    baselineDir = scratchDir('zhengzhao-bench-baseline-', cleanups)
+    cpSync(pgliteDir!, baselineDir, { recursive: true })
+  }
+  const loadIdleRssBytes = idleRssBytes
+  await startService()
+  pids.service = service!.pid
+
+  const baseline = await startNode('baseline', ['--import', 'tsx', 'bench/baseline.ts'], databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: baselineDir!, DATABASE_URL: '' }, '/ready')
+  cleanups.push(() => baseline.stop())
+  pids.baseline = baseline.pid
+  log(`baseline pid ${baseline.pid} on ${baseline.url}`)
+  const lookupBody = () => JSON.stringify({ holder: { idType: '111', id: syntheticHolder(allHolders[Math.floor(Math.random() * rows)]!) }, purpose: { matterCode: 'BENCH-LOOKUP', reason: 'benchmark' } })
+  await sanityCheck(service!.url, baseline.url, readerToken, syntheticHolder(loaded.holders[0]!))
+
+  const measurements: Measurement[] = []
+  const run = async (s: Scenario) => {
+    log(`${s.name}…`)
+    const m = await measure(s, { ...o.run, pids })
+    log(`${s.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}; cores: service ${m.cpu.service.toFixed(2)}, postgres ${m.cpu.postgres.toFixed(2)}, baseline ${m.cpu.baseline.toFixed(2)}, autocannon ${m.cpu.loadGenerator.toFixed(2)}, others ${m.cpu.others.toFixed(2)}`)
+    measurements.push(m)
+    return m
+  }
+  const auth = (tok: string) => ({ authorization: `Bearer ${tok}` })
+  const baselines: Measurement[] = []
+  const lookups: Measurement[] = []
+  for (let round = 1; round <= o.run.rounds; round++) {
+    const tag = o.run.rounds > 1 ? ` (round ${round})` : ''
+    baselines.push(await run({ name: `baseline: bare Fastify + prepared point lookup${tag}`, url: baseline.url, path: '/baseline', headers: {}, body: lookupBody }))
+    lookups.push(await run({ name: `POST /v1/lookup${tag}`, url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }))
+  }
+  const verify = await run({ name: 'POST /v1/verify {id}', url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: () => JSON.stringify({ id: loaded.ids[Math.floor(Math.random() * apiRows)] }) })
+
+  // One fresh certificate per push: enough for a rate above verify's (a push does more), signed ahead.
+  const poolSize = Math.ceil(Math.max(2000, verify.rps * 1.5) * (o.run.durationSeconds + o.run.warmupSeconds))
+  const fresh = await signCertificates(signer, prefix, rows, poolSize, holders)
+  let next = 0
+  await run({ name: 'POST /v1/certificates (one at a time)', url: service!.url, path: '/v1/certificates', headers: auth(issuerToken), body: () => JSON.stringify({ certificate: fresh.jws[next++ % fresh.jws.length] }) })
+  const notes: string[] = []
+  if (next > fresh.jws.length) notes.push(`The push scenario ran out of fresh certificates after ${fresh.jws.length}: the rest were repeats (200, unchanged).`)
+
+  let profile: RunReport['profile']
+  if (profileDir) {
+    // The profile is written when the service exits.
+    await service!.stop()
+    // One profile per service process: the bulk load's, then the scenarios'.
+    const windows = [{ scenario: 'bulk load', windowUs: bulkWindowUs }, ...measurements.map((m) => ({ scenario: m.name, windowUs: m.windowUs }))]
+    profile = mainThreadProfiles(profileDir)
+      .flatMap((file) => summarizeProfile(file, windows))
+      .filter((p) => p.samples > 0 && (p.self.find((e) => e.where === '(idle)')?.share ?? 0) < 0.95)
+  }
+
+  const scenarioRss = Math.max(...measurements.map((m) => m.peakRssBytes ?? 0))
+  const peakRssBytes = Math.max(bulkRssBytes, scenarioRss)
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0)
+  const b = medianOf(baselines)
+  const l = medianOf(lookups)
+  const targets = [
+    { name: 'lookup req/s ≥ 0.6 × baseline', measured: `${(l.rps / b.rps).toFixed(2)}× (${l.rps.toFixed(0)} vs ${b.rps.toFixed(0)})`, met: l.rps >= 0.6 * b.rps },
+    { name: 'lookup p99 ≤ 2 × baseline p99', measured: `${(l.p99 / b.p99).toFixed(2)}× (${l.p99.toFixed(2)} vs ${b.p99.toFixed(2)} ms)`, met: l.p99 <= 2 * b.p99 },
+    { name: 'bulk load ≥ 0.7 × signature verification alone', measured: `${(bulk.perSecond / alone.perSecond).toFixed(2)}× (${bulk.perSecond.toFixed(0)} vs ${alone.perSecond.toFixed(0)} /s)`, met: bulk.perSecond >= 0.7 * alone.perSecond },
+    { name: 'service RSS under load < 200 MB', measured: `${mib(peakRssBytes)} MB peak: ${mib(bulkRssBytes)} MB in the bulk load, ${mib(scenarioRss)} MB in the scenarios (${mib(loadIdleRssBytes)} MB when ready)`, met: peakRssBytes < 200 * 2 ** 20 },
+  ]
+  return {
+    database: databaseUrl ? 'postgres' : 'pglite',
+    variant: [o.compiled ? 'compiled' : '', o.profile ? 'profiled' : ''].filter(Boolean).join('+'),
+    rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
+    date: new Date().toISOString(),
+    bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,
+    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile,
+  }
+}
+
+/** Both endpoints find the same certificates for a holder that has some, before anything is measured. */
+async function sanityCheck(serviceUrl: string, baselineUrl: string, readerToken: string, holderId: string): Promise<void> {
+  const body = JSON.stringify({ holder: { idType: '111', id: holderId }, purpose: { matterCode: 'BENCH-LOOKUP', reason: 'sanity check' } })
+  const headers = { 'content-type': 'application/json' }
+  const [s, b] = await Promise.all([
+    fetch(`${serviceUrl}/v1/lookup`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${readerToken}` }, body }),
+    fetch(`${baselineUrl}/baseline`, { method: 'POST', headers, body }),
+  ])
+  if (!s.ok || !b.ok) throw new Error(`sanity lookup: service HTTP ${s.status} ${await s.text()}, baseline HTTP ${b.status}`)
+  const service = (await s.json()) as { items: unknown[]; receipt: string }
+  const bare = (await b.json()) as { items: unknown[] }
+  if (service.items.length === 0 || service.items.length !== bare.items.length || !service.receipt) {
+    throw new Error(`sanity lookup: service found ${service.items.length}, baseline ${bare.items.length}`)
+  }
+}
