@@ -21,7 +21,7 @@ interface LookupBody {
 }
 type Row = Record<string, unknown> & { jws_cipher: Uint8Array }
 
-// The same statement and order as the service's certificates_by_holder_types.
+// The certificate half of the service's lookup statement (granted_certificates_by_holder), same order.
 const LOOKUP = 'select * from certificates where holder_index = $1 and type_code = any($2::text[]) order by type_code, issued_on, id'
 
 const keys = parseDataProtectionKeys(readFileSync(process.env.DATA_PROTECTION_KEYS ?? join(EXAMPLE_KEYS_DIR, 'data-protection.json'), 'utf8'))

@@ -1,8 +1,8 @@
-import { asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, sql } from 'drizzle-orm'
 import { Type, type Static } from '@sinclair/typebox'
 import { decrypt, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
-import { certificates } from '../db/schema.js'
+import { certificates, grants } from '../db/schema.js'
 import { STATUSES } from './schemas.js'
 
 export type CertificateRow = typeof certificates.$inferSelect
@@ -42,28 +42,46 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
   // The hot queries are prepared once: drizzle builds their SQL a single time, and the driver
   // keeps them as server-side prepared statements.
   const byIdQuery = db.select().from(certificates).where(eq(certificates.id, sql.placeholder('id'))).prepare('certificate_by_id')
-  const byHolderQuery = db
-    .select()
-    .from(certificates)
-    .where(sql`${certificates.holderIndex} = ${sql.placeholder('holder')} and ${certificates.typeCode} = any(${sql.placeholder('types')}::text[])`)
-    .orderBy(asc(certificates.typeCode), asc(certificates.issuedOn), asc(certificates.id))
-    .prepare('certificates_by_holder_types')
   const byHolderAllQuery = db
     .select()
     .from(certificates)
     .where(eq(certificates.holderIndex, sql.placeholder('holder')))
     .orderBy(asc(certificates.typeCode), asc(certificates.issuedOn), asc(certificates.id))
     .prepare('certificates_by_holder')
+  // A lookup's grants and the holder's certificates of every granted type, in one round trip:
+  // one row per certificate, or one row with no certificate for a granted type the holder lacks.
+  const grantedByHolderQuery = db
+    .select({ typeCode: grants.typeCode, matterCodes: grants.matterCodes, certificate: certificates })
+    .from(grants)
+    .leftJoin(certificates, and(eq(certificates.holderIndex, sql.placeholder('holder')), eq(certificates.typeCode, grants.typeCode)))
+    .where(eq(grants.org, sql.placeholder('org')))
+    .orderBy(asc(grants.typeCode), asc(certificates.issuedOn), asc(certificates.id))
+    .prepare('granted_certificates_by_holder')
   return {
+    /**
+     * What `org` may look up for `matterCode` (a grant with no matter codes covers every matter),
+     * and the holder's certificates of those types. Certificates of types granted only for other
+     * matters are dropped here, before anything is decrypted.
+     */
+    async grantedForHolder(org: string, matterCode: string, holderIndex: string): Promise<{ granted: Set<string>; rows: CertificateRow[] }> {
+      const granted = new Set<string>()
+      const rows: CertificateRow[] = []
+      for (const r of await grantedByHolderQuery.execute({ org, holder: holderIndex })) {
+        if (r.matterCodes !== null && !r.matterCodes.includes(matterCode)) continue
+        granted.add(r.typeCode)
+        if (r.certificate) rows.push(r.certificate)
+      }
+      return { granted, rows }
+    },
+
     async byId(id: string): Promise<CertificateRow | undefined> {
       const [row] = await byIdQuery.execute({ id })
       return row
     },
 
-    /** A holder's certificates (by blind index), optionally of the listed types only. */
-    async byHolder(holderIndex: string, typeCodes?: readonly string[]): Promise<CertificateRow[]> {
-      if (typeCodes && typeCodes.length === 0) return []
-      return typeCodes ? byHolderQuery.execute({ holder: holderIndex, types: [...typeCodes] }) : byHolderAllQuery.execute({ holder: holderIndex })
+    /** A holder's certificates (by blind index), every type. */
+    async byHolder(holderIndex: string): Promise<CertificateRow[]> {
+      return byHolderAllQuery.execute({ holder: holderIndex })
     },
 
     /** Decrypts the stored JWS: the exact bytes the issuer signed. */

@@ -38,13 +38,14 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
     async (request) => {
       const { holder, purpose, typeCodes, include = 'in-force' } = request.body
       const holderRef = holderRefFor(config.dataProtection, holder, config.creditCodeExceptions)
-      const granted = await grantsRepo.grantedTypes(request.user.org, purpose.matterCode)
+      const { granted, rows: grantedRows } = await reader.grantedForHolder(request.user.org, purpose.matterCode, holderRef)
       const notGranted = (typeCodes ?? []).filter((t) => !granted.has(t))
       if (notGranted.length > 0) {
         await accessLog.record({ kind: 'access.denied', ...actorOf(request), holderRef, details: { purpose, via: 'lookup', typeCodes: notGranted, outcome: 'TYPE_NOT_GRANTED' } })
         throw new AppError('TYPE_NOT_GRANTED', `Not granted for matter ${purpose.matterCode}: ${notGranted.join(', ')}`)
       }
-      const rows = await reader.byHolder(holderRef, typeCodes ?? [...granted])
+      const asked = typeCodes ? new Set(typeCodes) : granted
+      const rows = grantedRows.filter((r) => asked.has(r.typeCode))
       const items = rows.map((r) => reader.view(r)).filter((v) => include === 'all' || v.inForce)
       const certificateIds = items.map((i) => i.id)
       // Durable before the answer leaves: no lookup without its log entry.
