@@ -14,6 +14,7 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
+    NODE_OPTIONS=--max-old-space-size=128 \
     DATA_DIR=/var/lib/zhengzhao
 WORKDIR /app
 COPY package.json package-lock.json ./

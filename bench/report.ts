@@ -47,8 +47,16 @@ export interface RunReport {
 const n0 = (v: number) => Math.round(v).toLocaleString('en-US')
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '–')
 const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`
+/** How the service ran: compiled (as in the Docker image) unless the variant says tsx. */
+function serviceCommand(variant: string): string {
+  const words = variant.split(' ').filter(Boolean)
+  const flags = words.filter((w) => w.startsWith('--'))
+  const entry = words.includes('tsx') ? '--import tsx src/server.ts' : 'dist/server.js (compiled by tsc into a scratch folder)'
+  return ['node', ...(words.includes('profiled') ? ['--cpu-prof'] : []), ...flags, entry].join(' ')
+}
+
 const label = (r: Pick<RunReport, 'database' | 'rows' | 'variant'>) =>
-  `${r.database === 'postgres' ? 'PostgreSQL' : 'PGlite'}, ${n0(r.rows)} certificates${r.variant ? ` (${r.variant.replace('+', ', ')})` : ''}`
+  `${r.database === 'postgres' ? 'PostgreSQL' : 'PGlite'}, ${n0(r.rows)} certificates${r.variant ? ` (${r.variant})` : ''}`
 const pct = (share: number) => `${(share * 100).toFixed(1)} %`
 
 /** The median of each metric over the rounds of one scenario. */
@@ -117,7 +125,7 @@ function section(r: RunReport): string {
 - Date: ${r.date}
 - Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; ${m.database}. Shared and noisy: the service, the baseline, the database and autocannon all run on these ${m.cpus} cores.
 - Command: \`${r.command}\`
-- Service: \`${r.variant.includes('compiled') ? 'node dist/server.js (compiled by tsc into a scratch folder)' : 'node --import tsx src/server.ts'}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? ', PostgreSQL pool of 10' : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
+- Service: \`${serviceCommand(r.variant)}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? ', PostgreSQL pool of 10' : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
 - Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (RS256, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}
 - Scenarios: ${r.options.connections} connections, ${r.options.warmupSeconds} s warm-up (dropped), then ${r.options.durationSeconds} s measured; baseline and lookup alternate for ${r.options.rounds} round(s). Latencies are per response, 2xx only.
 
@@ -160,7 +168,7 @@ ${rows.join('\n')}
 
 /** Writes `r`'s section into the file, keeping the other sections, and rebuilds the summary. */
 export function writeReport(file: string, r: RunReport): void {
-  const key = `${r.database}-${r.rows}${r.variant ? `-${r.variant}` : ''}`
+  const key = `${r.database}-${r.rows}${r.variant ? `-${r.variant.replace(/[^a-z0-9=.]+/gi, '-')}` : ''}`
   const sections = new Map<string, { text: string; report: RunReport }>()
   if (existsSync(file)) {
     for (const [, k, body] of readFileSync(file, 'utf8').matchAll(SECTION)) {

@@ -4,10 +4,12 @@
 //
 //   npx tsx bench/run.ts [--rows 100000] [--holders N] [--pglite] [--duration 10] [--warmup 3]
 //                        [--connections 10] [--rounds 2] [--load-concurrency 4] [--no-write]
-//                        [--compiled] [--profile] [--quiet-wait 20]
+//                        [--tsx] [--profile] [--node-flags "..."] [--quiet-wait 20]
 //
-// --compiled runs the service as compiled JavaScript (as the Docker image does) instead of under
-// tsx; --profile runs it under `node --cpu-prof` and reports where its CPU went per scenario.
+// The service runs as compiled JavaScript, as the Docker image runs it; --tsx runs it from the
+// TypeScript sources as `npm start` does. --profile runs it under `node --cpu-prof` and reports
+// where its CPU went per scenario; --node-flags=… replaces the flags given to the service's node
+// (default: the Docker image's --max-old-space-size=128).
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -31,7 +33,9 @@ const { values: args } = parseArgs({
     'max-minutes': { type: 'string' },
     out: { type: 'string', default: join(REPO, 'docs/benchmarks.md') },
     'no-write': { type: 'boolean', default: false },
-    compiled: { type: 'boolean', default: false },
+    tsx: { type: 'boolean', default: false },
+    // The Docker image's heap cap (its NODE_OPTIONS): the service as it is deployed.
+    'node-flags': { type: 'string', default: '--max-old-space-size=128' },
     profile: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '20' },
     'copy-workers': { type: 'string', default: '2' },
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
   const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
-    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: args.compiled, profile: args.profile, copyWorkers: int('copy-workers', args['copy-workers'], 1), run: opts, log }, cleanups)
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), run: opts, log }, cleanups)
     process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)

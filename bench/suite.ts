@@ -25,6 +25,8 @@ export interface SuiteOptions {
   command: string
   compiled: boolean
   profile: boolean
+  /** Extra node flags for the service process (e.g. --max-old-space-size=128). */
+  nodeFlags: string[]
   /** Worker threads generating the rows written with COPY. */
   copyWorkers: number
   run: RunReport['options'] & { quietSeconds: number }
@@ -72,7 +74,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const profileDir = o.profile ? scratchDir('zhengzhao-bench-prof-', cleanups) : undefined
   const distDir = o.compiled ? await compileService() : undefined
   if (distDir) cleanups.push(() => rmSync(distDir, { recursive: true, force: true }))
-  const serviceArgv = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
+  const serviceArgv = [...o.nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
   const serviceEnv = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
   let service: Child | undefined
   let idleRssBytes = 0
@@ -201,7 +203,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   ]
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
-    variant: [o.compiled ? 'compiled' : '', o.profile ? 'profiled' : ''].filter(Boolean).join('+'),
+    variant: [o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import pLimit from 'p-limit'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { AppError } from '../errors.js'
@@ -12,6 +13,13 @@ import { createCertificateRepository, type StoreOutcome } from './repository.js'
 import { BatchBody, BatchResult, CertificateIdParams, PushBody, StatusBody, StoredCertificate } from './schemas.js'
 import { changeStatus } from './status.js'
 
+/**
+ * Batches one process checks and stores at once. Two keep both cores busy (signatures are checked
+ * on the thread pool while the other batch is in the database) and bound the memory a burst of
+ * batch pushes can take; the others wait, parsed, for their turn.
+ */
+const BATCHES_AT_ONCE = 2
+
 /** Issuing departments push certificates and keep their status. */
 export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, opts) => {
   const { db, config } = opts
@@ -20,6 +28,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
   const store = createCertificateRepository(db, config.dataProtection)
   app.addSchema(StoredCertificate)
   app.addSchema(BatchResult)
+  const batchTurns = pLimit(BATCHES_AT_ONCE)
 
   // Lookups are memoised for the request: a batch of 1,000 reads each type and issuer once.
   const contextFor = (request: FastifyRequest): CheckContext => {
@@ -69,13 +78,14 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       schema: {
         tags: ['certificates'],
         summary: 'Push up to 1,000 signed certificates (issuer)',
-        description: 'Each certificate is checked and stored on its own, all or nothing; one result per item, in order, with the status a single push would have had.',
+        description: `Each certificate is checked and stored on its own, all or nothing; one result per item, in order, with the status a single push would have had. A service process works on at most ${BATCHES_AT_ONCE} batches at once; further batches wait their turn.`,
         security: [{ bearer: [] }],
         body: BatchBody,
         response: { 200: BatchResult, ...authErrors() },
       },
     },
-    async (request) => {
+    // Batches take turns: bounded memory whatever the number of issuers pushing at once.
+    (request) => batchTurns(async () => {
       const ctx = contextFor(request)
       const checked = await Promise.all(request.body.certificates.map((jws, i) => checkCertificate(jws, ctx, `/certificates/${i}`)))
       const accepted = checked.flatMap((c, i) => (c.ok ? [{ i, value: c.value }] : []))
@@ -89,7 +99,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       })
       const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length
       return { results, summary: { created: count('created'), unchanged: count('unchanged'), rejected: count('rejected') } }
-    },
+    }),
   )
 
   app.post(

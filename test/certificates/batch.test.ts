@@ -61,3 +61,18 @@ t.test('a full batch of 1,000 goes through the multi-row path', async (t) => {
   t.equal(res.statusCode, 200)
   t.same(res.json().summary, { created: 1000, unchanged: 0, rejected: 0 })
 })
+
+t.test('batches pushed at once all complete: they take turns, none is lost or mixed up', async (t) => {
+  const f = await issuanceFixture(t)
+  const batches = await Promise.all(Array.from({ length: 5 }, () => Promise.all(Array.from({ length: 20 }, () => f.sign(f.payload())))))
+  const responses = await Promise.all(batches.map((certificates) => f.app.inject({ method: 'POST', url: '/v1/certificates/batch', headers: f.issuerAuth, payload: { certificates } })))
+  for (const [i, res] of responses.entries()) {
+    t.equal(res.statusCode, 200)
+    t.same(res.json().summary, { created: 20, unchanged: 0, rejected: 0 }, `batch ${i}`)
+    t.same(
+      res.json().results.map((r: { id: string }) => r.id),
+      batches[i]!.map((jws) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).id),
+      `batch ${i} answers for its own certificates, in order`,
+    )
+  }
+})
