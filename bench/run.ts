@@ -39,8 +39,38 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '20' },
     'copy-workers': { type: 'string', default: '2' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 })
+if (args.help) {
+  process.stdout.write(`Usage: npm run bench -- [options]
+
+Starts the service (compiled, as the Docker image runs it) on a scratch PostgreSQL server, loads
+a synthetic data set through the API, and measures in one run: a bare Fastify + prepared-statement
+baseline, POST /v1/lookup, POST /v1/verify, POST /v1/certificates, and the bulk load against
+verifying the same signatures alone. Prints the tables and writes docs/benchmarks.md.
+
+  --rows N              certificates in the data set (default 100000; rows past --api-rows go in with COPY)
+  --holders N           synthetic holders (default rows / 2)
+  --api-rows N          certificates pushed through the API, the bulk load (default 100000)
+  --pglite              run on embedded PGlite instead of PostgreSQL
+  --duration S          seconds measured per scenario (default 10)
+  --warmup S            seconds run and dropped before each (default 3)
+  --connections N       autocannon connections (default 10)
+  --rounds N            baseline and lookup alternate N times; the median is reported (default 2)
+  --batch N             certificates per batch in the bulk load (default 1000)
+  --load-concurrency N  batches in flight in the bulk load (default 4)
+  --copy-workers N      worker threads generating the COPY rows (default 2)
+  --tsx                 run the service from the TypeScript sources, as npm start does
+  --node-flags=FLAGS    node flags for the service (default the image's --max-old-space-size=128)
+  --profile             run the service under node --cpu-prof and report where its CPU went
+  --quiet-wait S        wait up to S seconds for the machine to go quiet before each scenario (default 20)
+  --max-minutes M       stop everything and fail after M minutes (default 20 + 6 per million rows)
+  --out FILE            report file (default docs/benchmarks.md); --no-write prints only
+  -h, --help            this text
+`)
+  process.exit(0)
+}
 const int = (name: keyof typeof args, v: string | undefined, min: number): number => {
   const n = Number(v)
   if (!Number.isInteger(n) || n < min) throw new Error(`--${String(name)} must be an integer ≥ ${min}, not ${v}`)
