@@ -18,7 +18,7 @@ export interface Target {
 
 export interface RunReport {
   database: 'postgres' | 'pglite'
-  /** '' for the plain run; 'compiled' and/or 'profiled' otherwise (each its own section). */
+  /** '' for the plain run (compiled, the image's flags); 'tsx', 'profiled' or node flags otherwise (each its own section). */
   variant: string
   rows: number
   holders: number
@@ -142,19 +142,23 @@ const DATA = /<!-- bench-data ([A-Za-z0-9+/=]+) -->/
 
 const INTRO = `# Benchmarks
 
-\`npm run bench\` (\`npx tsx bench/run.ts\`) starts the service on a scratch PostgreSQL server (or
-PGlite with \`--pglite\`), loads synthetic marriage certificates through the API, and measures in
-the same run, with autocannon: a bare Fastify baseline doing the same indexed point lookup with
-a prepared statement (bench/baseline.ts), \`POST /v1/lookup\` with everything on (token, grants,
-access event, receipt), \`POST /v1/verify\` by identifier, \`POST /v1/certificates\` one at a time,
-and the bulk load against verifying the same signatures alone. Options: \`--rows\`, \`--holders\`,
-\`--duration\`, \`--warmup\`, \`--connections\`, \`--rounds\`, \`--load-concurrency\`, \`--pglite\`.
-A run rewrites only its own section below (by database and row count).
+\`npm run bench\` (\`npx tsx bench/run.ts\`; \`npm run bench -- --help\` lists the options) starts
+the service on a scratch PostgreSQL server (or PGlite with \`--pglite\`), compiled and with the
+Docker image's heap cap, loads synthetic marriage certificates through the API (rows past
+\`--api-rows\` go straight in with COPY), and measures in the same run, with autocannon: a bare
+Fastify baseline doing the same indexed point lookup with a prepared statement
+(bench/baseline.ts), \`POST /v1/lookup\` with everything on (token, grants, access event,
+receipt), \`POST /v1/verify\` by identifier, \`POST /v1/certificates\` one at a time, and the
+bulk load against verifying the same signatures alone. A run rewrites only its own section below
+(by database, row count and variant); the analysis between the markers is kept as written.
 
 Targets, as ratios within one run: lookup at least 0.6 of the baseline's requests per second
 with a p99 at most twice the baseline's; bulk load at least 0.7 of the signature-verification
 rate; the service's RSS under load below 200 MB.
 `
+
+// Hand-written analysis, kept from one run to the next.
+const ANALYSIS = /<!-- analysis -->[\s\S]*?<!-- \/analysis -->\n/
 
 function summary(reports: RunReport[]): string {
   const rows = reports.map((r) => `| ${label(r)} | ${r.date.slice(0, 10)} | ${n0(r.baseline.rps)} | ${ms(r.baseline.p50)} | ${ms(r.baseline.p99)} | ${n0(r.lookup.rps)} | ${ms(r.lookup.p50)} | ${ms(r.lookup.p99)} | ${r.targets.filter((t) => t.met).length} of ${r.targets.length} |`)
@@ -170,8 +174,10 @@ ${rows.join('\n')}
 export function writeReport(file: string, r: RunReport): void {
   const key = `${r.database}-${r.rows}${r.variant ? `-${r.variant.replace(/[^a-z0-9=.]+/gi, '-')}` : ''}`
   const sections = new Map<string, { text: string; report: RunReport }>()
-  if (existsSync(file)) {
-    for (const [, k, body] of readFileSync(file, 'utf8').matchAll(SECTION)) {
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const analysis = ANALYSIS.exec(previous)?.[0] ?? ''
+  if (previous) {
+    for (const [, k, body] of previous.matchAll(SECTION)) {
       const data = DATA.exec(body!)
       if (data) sections.set(k!, { text: body!, report: JSON.parse(Buffer.from(data[1]!, 'base64').toString('utf8')) as RunReport })
     }
@@ -181,5 +187,5 @@ export function writeReport(file: string, r: RunReport): void {
   const ordered = [...sections.entries()].sort(([, a], [, b]) => a.report.database.localeCompare(b.report.database) || a.report.rows - b.report.rows || (a.report.variant ?? '').localeCompare(b.report.variant ?? ''))
   const body = ordered.map(([k, s]) => `<!-- bench-section ${k} -->\n${s.text}<!-- /bench-section -->\n`).join('\n')
   mkdirSync(dirname(file), { recursive: true })
-  writeFileSync(file, `${INTRO}\n${summary(ordered.map(([, s]) => s.report))}\n${body}`)
+  writeFileSync(file, `${INTRO}\n${summary(ordered.map(([, s]) => s.report))}\n${analysis ? `${analysis}\n` : ''}${body}`)
 }
