@@ -31,11 +31,19 @@ export interface ProfileSummary {
 
 const ROOT = `file://${REPO.replace(/\/$/, '')}`
 
+/** `src/…` of the sources (tsx), or `dist/…` of the scratch build the bench compiled (processes.ts). */
+function ownPath(url: string): string | undefined {
+  if (url.startsWith(`${ROOT}/src/`)) return url.slice(ROOT.length + 1)
+  return /^file:\/\/.*\/zhengzhao-bench-dist-[^/]+\/(dist\/.*)$/.exec(url)?.[1]
+}
+
 /** Where a frame belongs: a package, a file of src/, a Node internal module, or V8's own buckets. */
 function placeOf(frame: ProfileNode['callFrame']): string {
   const { url, functionName } = frame
   if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName || 'anonymous'}`
   if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/')
+  const own = ownPath(url)
+  if (own) return own
   const path = url.startsWith(ROOT) ? url.slice(ROOT.length) : url
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
   if (pkg) return pkg[1]!
@@ -43,8 +51,8 @@ function placeOf(frame: ProfileNode['callFrame']): string {
 }
 
 function ownFunction(frame: ProfileNode['callFrame']): string | undefined {
-  if (!frame.url.startsWith(`${ROOT}/src/`)) return undefined
-  return `${frame.functionName || '(anonymous)'} (${frame.url.slice(ROOT.length + 1)})`
+  const own = ownPath(frame.url)
+  return own ? `${frame.functionName || '(anonymous)'} (${own})` : undefined
 }
 
 /**

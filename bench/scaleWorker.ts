@@ -3,17 +3,11 @@
 import { readFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { parseDataProtectionKeys } from '../src/crypto/dataProtection.js'
-import { rowChunks } from './scale.js'
+import { rowChunks, type ExtraRowsSpec } from './scale.js'
 
-export interface SliceJob {
+/** One worker's slice: the rows' spec (keys read from their file), and where it writes each row's holder. */
+export type SliceJob = Omit<ExtraRowsSpec, 'keys'> & {
   keysFile: string
-  prefix: string
-  /** Row number of the slice's first row (its serial), and how many rows. */
-  first: number
-  count: number
-  holders: number
-  alg: string
-  kid: string
   /** Shared Int32Array of every row's holder; this slice writes [first, first + count). */
   holdersOut: SharedArrayBuffer
 }
