@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm'
+import { asc, eq, inArray, sql } from 'drizzle-orm'
 import { encrypt, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import { rowsOf, type Db } from '../db/client.js'
 import { auditEvents, certificates, certificateStatusHistory } from '../db/schema.js'
@@ -44,6 +44,18 @@ export function toRecord(row: Pick<Row, 'id' | 'typeCode' | 'issuerCode' | 'vers
   }
 }
 
+/** What a push answers with: never the stored ciphertext. */
+const recordColumns = {
+  id: certificates.id,
+  typeCode: certificates.typeCode,
+  issuerCode: certificates.issuerCode,
+  version: certificates.version,
+  status: certificates.status,
+  statusChangedAt: certificates.statusChangedAt,
+  receivedAt: certificates.receivedAt,
+  jwsSha256: certificates.jwsSha256,
+}
+
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string } }
   return e.code === UNIQUE_VIOLATION || e.cause?.code === UNIQUE_VIOLATION
@@ -83,7 +95,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
 
   /** Same identifier: unchanged when the bytes match, a conflict otherwise. */
   async function existing(tx: Tx | Db, c: CheckedCertificate): Promise<StoreOutcome | undefined> {
-    const [row] = await tx.select().from(certificates).where(eq(certificates.id, c.payload.id))
+    const [row] = await tx.select(recordColumns).from(certificates).where(eq(certificates.id, c.payload.id))
     if (!row) return undefined
     return row.jwsSha256 === c.jwsSha256 ? { outcome: 'unchanged', record: toRecord(row) } : { outcome: 'rejected', code: 'CERTIFICATE_CONFLICT', id: row.id }
   }
@@ -93,21 +105,20 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     return db.transaction(async (tx) => {
       const series = seriesOf(c)
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${series}, 0))`)
-      const same = await existing(tx, c)
-      if (same) return same
-      const [latest] = await tx.select({ max: sql<number | null>`max(${certificates.version})` }).from(certificates).where(eq(certificates.series, series))
-      if (latest?.max != null && latest.max >= c.certId.version) return { outcome: 'rejected', code: 'VERSION_NOT_NEWER', id: c.payload.id }
-      const previous = await tx
-        .select({ id: certificates.id, status: certificates.status })
-        .from(certificates)
-        .where(and(eq(certificates.series, series), lt(certificates.version, c.certId.version), inArray(certificates.status, ['valid', 'suspended'])))
+      // Every stored version of the series in one read, under its lock: the same identifier (an
+      // identifier names its series), the highest version, and the versions still in force.
+      const versions = await tx.select(recordColumns).from(certificates).where(eq(certificates.series, series))
+      const same = versions.find((v) => v.id === c.payload.id)
+      if (same) return same.jwsSha256 === c.jwsSha256 ? { outcome: 'unchanged', record: toRecord(same) } : { outcome: 'rejected', code: 'CERTIFICATE_CONFLICT', id: same.id }
+      if (versions.some((v) => v.version >= c.certId.version)) return { outcome: 'rejected', code: 'VERSION_NOT_NEWER', id: c.payload.id }
+      const previous = versions.filter((v) => v.status === 'valid' || v.status === 'suspended')
       if (previous.length > 0) {
         await tx.update(certificates).set({ status: 'superseded', statusChangedAt: new Date() }).where(inArray(certificates.id, previous.map((p) => p.id)))
         const reason = `superseded by version ${c.certId.version}`
         await tx.insert(certificateStatusHistory).values(previous.map((p) => ({ certificateId: p.id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, fromStatus: p.status, toStatus: 'superseded', reason })))
       }
       const row = rowFor(c)
-      const [inserted] = await tx.insert(certificates).values(row).returning()
+      const [inserted] = await tx.insert(certificates).values(row).returning(recordColumns)
       await tx.insert(auditEvents).values([
         issuedEvent(row, actor),
         ...previous.map((p) => ({ kind: 'certificate.superseded', subject: p.id, holderRef: row.holderIndex, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, details: { by: row.id } })),
