@@ -1,13 +1,18 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { CompactSign } from 'jose'
 import forge from 'node-forge'
-import { algorithmsForKey, keyThumbprint } from './keys.js'
+import { keyThumbprint, signingAlgorithmsForKey } from './keys.js'
+import { sm2PrivateKeyOf, sm2Sign } from './sm2.js'
 
 /** The media type in every certificate's protected header (DESIGN.md §3). */
 export const CERT_JWS_TYP = 'zhengzhao-cert+jws'
 
-/** The algorithms a certificate may be signed with; RSA needs MIN_RSA_BITS (crypto/keys.ts). */
-export const CERT_SIGNING_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const
+/**
+ * The algorithms a certificate may be signed with; RSA needs MIN_RSA_BITS (crypto/keys.ts).
+ * `SM2` is SM2-with-SM3 with the ID 1234567812345678 over the JWS signing input, the signature
+ * 64 bytes r ‖ s (as RFC 7518 §3.4 does for ES256), the key the JWK {crv: "SM2", kty: "EC", x, y}.
+ */
+export const CERT_SIGNING_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256', 'SM2'] as const
 export type CertSigningAlgorithm = (typeof CERT_SIGNING_ALGORITHMS)[number]
 
 export type SigningErrorCode =
@@ -35,11 +40,11 @@ export class SigningError extends Error {
 /** The algorithm to sign with: the one asked for if this key may use it, else the key's default. */
 function chooseAlgorithm(key: KeyObject, asked: CertSigningAlgorithm | undefined): CertSigningAlgorithm {
   if (key.type !== 'private') throw new SigningError('ERR_KEY_NOT_PRIVATE', 'signing needs a private key')
-  const allowed = algorithmsForKey(key)
+  const allowed = signingAlgorithmsForKey(key)
   if (typeof allowed === 'string') throw new SigningError(key.asymmetricKeyType === 'rsa' ? 'ERR_KEY_TOO_SMALL' : 'ERR_KEY_UNSUPPORTED', allowed)
   if (asked === undefined) return allowed[0]!
   if (!(allowed as readonly string[]).includes(asked)) {
-    throw new SigningError('ERR_ALG_MISMATCH', `this ${key.asymmetricKeyType} key signs with ${allowed.join(' or ')}, not ${String(asked)}`)
+    throw new SigningError('ERR_ALG_MISMATCH', `this ${key.asymmetricKeyType ?? 'SM2'} key signs with ${allowed.join(' or ')}, not ${String(asked)}`)
   }
   return asked
 }
@@ -48,7 +53,7 @@ function chooseAlgorithm(key: KeyObject, asked: CertSigningAlgorithm | undefined
  * Signs a certificate payload as its issuer: a compact JWS whose payload is the UTF-8 of
  * `JSON.stringify(payload)` and whose protected header is `{ alg, kid, typ }`, `kid` being the
  * RFC 7638 SHA-256 thumbprint of the public key. `alg` defaults by key: P-256 ES256, Ed25519
- * EdDSA, RSA RS256 (PS256 on request).
+ * EdDSA, RSA RS256 (PS256 on request), SM2 SM2.
  * @throws SigningError for an unsupported or too small key, or an `alg` the key cannot use.
  */
 export async function signCertificate(payload: unknown, privateKey: KeyObject, opts: { alg?: CertSigningAlgorithm } = {}): Promise<string> {
@@ -60,8 +65,17 @@ export async function signCertificate(payload: unknown, privateKey: KeyObject, o
     throw new SigningError('ERR_PAYLOAD_INVALID', `the payload cannot be serialised: ${(err as Error).message}`)
   }
   if (json === undefined) throw new SigningError('ERR_PAYLOAD_INVALID', 'the payload has no JSON form')
-  const kid = await keyThumbprint(createPublicKey(privateKey))
+  const kid = await keyThumbprint(privateKey)
+  if (alg === 'SM2') return signSm2Jws(Buffer.from(json, 'utf8'), { alg, kid, typ: CERT_JWS_TYP }, privateKey)
   return new CompactSign(Buffer.from(json, 'utf8')).setProtectedHeader({ alg, kid, typ: CERT_JWS_TYP }).sign(privateKey)
+}
+
+/** A compact JWS signed SM2-with-SM3 (the profile above): `header` is written as given. */
+export function signSm2Jws(payload: Uint8Array, header: Record<string, unknown>, privateKey: KeyObject): string {
+  const key = sm2PrivateKeyOf(privateKey)
+  if (!key) throw new SigningError('ERR_KEY_UNSUPPORTED', 'not an SM2 private key')
+  const input = `${Buffer.from(JSON.stringify(header), 'utf8').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`
+  return `${input}.${sm2Sign(key, Buffer.from(input, 'ascii')).toString('base64url')}`
 }
 
 /**

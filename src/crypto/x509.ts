@@ -1,13 +1,14 @@
 import { X509Certificate } from 'node:crypto'
 import { KeyUsageFlags } from '@peculiar/asn1-x509'
-import { algorithmsForKey, keyThumbprint, type TokenAlgorithm } from './keys.js'
+import { keyThumbprint, signingAlgorithmsForKey, type SigningAlgorithm } from './keys.js'
+import { checkSm2SignedBy, isSm2Signed } from './x509Sm2.js'
 import { caDefect, keyUsageAllows, readConstraints } from './x509Constraints.js'
 
 /** What the service keeps about an issuer's accepted signing certificate. */
 export interface SigningCertificateInfo {
   /** RFC 7638 SHA-256 thumbprint of the leaf's public key. */
   kid: string
-  algorithms: TokenAlgorithm[]
+  algorithms: SigningAlgorithm[]
   /** SPKI PEM of the leaf's public key. */
   publicKeyPem: string
   subject: string
@@ -106,8 +107,10 @@ function signedBy(issuer: X509Certificate, cert: X509Certificate): boolean {
 }
 
 function checkSignedBy(issuer: X509Certificate, cert: X509Certificate): boolean {
-  // checkIssued also refuses issuers lacking keyCertSign; the name fallback lets us say so as CHAIN_INVALID.
+  // checkIssued also refuses issuers lacking keyCertSign (and every SM2 issuer, whose key type
+  // OpenSSL does not match to the signature); the name fallback lets us say so as CHAIN_INVALID.
   if (!issuer.checkIssued(cert) && issuer.subject !== cert.issuer) return false
+  if (isSm2Signed(cert)) return checkSm2SignedBy(issuer, cert)
   try {
     return cert.verify(issuer.publicKey)
   } catch {
@@ -168,7 +171,7 @@ function leafProblems(leaf: X509Certificate, now: Date): CertificateProblem[] {
   // A JWS is a digital signature; nonRepudiation (contentCommitment) alone does not permit one.
   if (!keyUsageAllows(c, KeyUsageFlags.digitalSignature)) problems.push({ code: 'NO_DIGITAL_SIGNATURE', message: 'the key usage does not include digitalSignature' })
   // The algorithm allow-list and minimum RSA size are pinned in keys.ts.
-  const algorithms = algorithmsForKey(leaf.publicKey)
+  const algorithms = signingAlgorithmsForKey(leaf.publicKey)
   if (typeof algorithms === 'string') problems.push({ code: 'KEY_NOT_ALLOWED', message: algorithms })
   return problems
 }
@@ -190,14 +193,14 @@ export async function checkSigningCertificate(
   }
   const [leaf, ...intermediates] = chain
   const problems = [...leafProblems(leaf, now), ...trustProblems(leaf, intermediates, anchors, now)]
-  const algorithms = algorithmsForKey(leaf.publicKey)
+  const algorithms = signingAlgorithmsForKey(leaf.publicKey)
   if (problems.length > 0 || typeof algorithms === 'string') return { ok: false, problems }
   return { ok: true, value: await describe(leaf, chain, algorithms) }
 }
 
 const thumbprints = new WeakMap<X509Certificate, Promise<string>>()
 
-async function describe(leaf: X509Certificate, chain: readonly X509Certificate[], algorithms: TokenAlgorithm[]): Promise<SigningCertificateInfo> {
+async function describe(leaf: X509Certificate, chain: readonly X509Certificate[], algorithms: SigningAlgorithm[]): Promise<SigningCertificateInfo> {
   let kid = thumbprints.get(leaf)
   if (!kid) thumbprints.set(leaf, (kid = keyThumbprint(leaf.publicKey)))
   return {

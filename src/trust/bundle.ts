@@ -1,4 +1,5 @@
-import type { X509Certificate } from 'node:crypto'
+import { createPublicKey, type X509Certificate } from 'node:crypto'
+import { publicJwk } from '../crypto/keys.js'
 import { Type, type Static } from '@sinclair/typebox'
 import type { TrustKey } from '../verify/trust.js'
 
@@ -11,6 +12,11 @@ export const TrustBundleKey = Type.Object({
   kid: Type.String({ minLength: 1 }),
   algorithms: Type.Array(Type.String()),
   publicKeyPem: Type.String({ minLength: 1 }),
+  jwk: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: 'the public key as a JWK; an SM2 key is {"kty":"EC","crv":"SM2","x","y"} (32-byte coordinates), whose RFC 7638 thumbprint is the kid',
+    }),
+  ),
   chainPem: Type.String({ minLength: 1 }),
   activeFrom: Instant,
   retiredAt: Type.Optional(Instant),
@@ -58,6 +64,7 @@ function bundleKey(k: TrustKey): TrustBundleKey {
     kid: k.kid,
     algorithms: k.algorithms,
     publicKeyPem: k.publicKeyPem,
+    jwk: publicJwk(createPublicKey(k.publicKeyPem)) as Record<string, string>,
     chainPem: k.chainPem,
     activeFrom: iso(k.activeFrom),
     ...(k.retiredAt ? { retiredAt: iso(k.retiredAt) } : {}),

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { compactVerify, importSPKI } from 'jose'
+import { verifyJwsSignature } from '../crypto/jwsVerify.js'
+import type { SigningAlgorithm } from '../crypto/keys.js'
 import { keyThumbprint } from '../crypto/keys.js'
 import { checkSigningCertificate } from '../crypto/x509.js'
 import { checkList, fail, pass, type CheckResult } from './checkList.js'
@@ -20,7 +21,6 @@ export interface VerifyTimes {
 // derived from a kid and its PEM stays true for the life of the process. Bounded all the same.
 const MAX_KEYS = 1000
 const publicKeys = new Map<string, Promise<KeyObject | undefined>>()
-const imported = new Map<string, ReturnType<typeof importSPKI>>()
 
 function remember<V>(map: Map<string, V>, id: string, make: () => V): V {
   let found = map.get(id)
@@ -39,10 +39,6 @@ const publicKey = (key: TrustKey) =>
       return (await keyThumbprint(object)) === key.kid ? object : undefined
     })().catch(() => undefined),
   )
-
-// jose re-imports a KeyObject on every call; an imported CryptoKey per kid and alg is reused.
-const cryptoKey = (kid: string, alg: string, key: KeyObject) =>
-  remember(imported, `${kid} ${alg}`, () => importSPKI(key.export({ type: 'spki', format: 'pem' }).toString(), alg))
 
 /**
  * The checks that need only the certificate and what the verifier trusts: shared by the API and
@@ -70,13 +66,10 @@ export function createCertificateVerifier(trust: TrustSource) {
     return found
   }
 
-  async function signatureCheck(jws: string, alg: string, kid: string, key: KeyObject): Promise<CheckResult> {
-    try {
-      await compactVerify(jws, await cryptoKey(kid, alg, key), { algorithms: [alg] })
-      return pass('signature')
-    } catch {
-      return fail('signature', 'SIGNATURE_INVALID', 'the signature does not verify with the named key')
-    }
+  // The key's algorithms were checked against the header first: no alg confusion reaches here.
+  async function signatureCheck(jws: string, alg: string, key: TrustKey): Promise<CheckResult> {
+    if (await verifyJwsSignature(jws, alg as SigningAlgorithm, key.publicKeyPem, key.kid)) return pass('signature')
+    return fail('signature', 'SIGNATURE_INVALID', 'the signature does not verify with the named key')
   }
 
   /** registeredKey, then signature, keyWindow and trustChain, which need the key. */
@@ -89,7 +82,7 @@ export function createCertificateVerifier(trust: TrustSource) {
     if (!key.algorithms.includes(alg)) return [fail('registeredKey', 'ALG_KEY_MISMATCH', `this key signs with ${key.algorithms.join(' or ')}`)]
     const object = await publicKey(key)
     if (!object) return [fail('registeredKey', 'KEY_MISMATCH', 'the registered public key does not match its kid')]
-    const [signature, chain] = await Promise.all([signatureCheck(d.jws, alg, kid, object), chainCheck(key, at)])
+    const [signature, chain] = await Promise.all([signatureCheck(d.jws, alg, key), chainCheck(key, at)])
     const window = keyWindowFailure(key, at)
     return [pass('registeredKey'), signature, window ? fail('keyWindow', window.reason, window.detail) : pass('keyWindow', `active at ${at.toISOString()}`), chain]
   }

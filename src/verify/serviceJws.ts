@@ -1,9 +1,11 @@
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type ProtectedHeaderParameters } from 'jose'
+import { verifySm2Jws } from '../crypto/jwsVerify.js'
+import { sm2PublicKeyFromJwk } from '../crypto/sm2.js'
 
 // What the service signs (receipts, trust bundles) is checked here with its published JWKS alone,
 // the way anyone outside the service would: no database, no configuration.
 
-/** Algorithms the service signs with (crypto/serviceKeys.ts): nothing else is accepted. */
+/** Algorithms the service signs with (crypto/serviceKeys.ts): nothing else is accepted. SM2 is checked here, the rest by jose. */
 const SERVICE_ALGORITHMS = ['EdDSA', 'ES256']
 
 export type ServiceJwsErrorCode = 'JWKS_INVALID' | 'JWS_MALFORMED' | 'TYP_INVALID' | 'KEY_UNKNOWN' | 'SIGNATURE_INVALID'
@@ -53,6 +55,7 @@ function checkTyp(header: ProtectedHeaderParameters, typ: string): void {
 
 /** Verifies a service JWS of media type `typ` against `jwks`; throws ServiceJwsError saying why not. */
 export async function verifyServiceJws(jws: string, jwks: JSONWebKeySet, typ: string): Promise<ServiceJws> {
+  if (headerAlg(jws) === 'SM2') return verifySm2ServiceJws(jws.trim(), jwks, typ)
   let verified: Awaited<ReturnType<typeof compactVerify>>
   try {
     verified = await compactVerify(jws.trim(), createLocalJWKSet(jwks), { algorithms: SERVICE_ALGORITHMS })
@@ -77,4 +80,27 @@ export function decodeServiceJws(jws: string, typ: string): ServiceJws {
   }
   checkTyp(header, typ)
   return { header, payload: payloadJson(Buffer.from(parts[1]!, 'base64url')) }
+}
+
+function headerAlg(jws: string): unknown {
+  try {
+    return decodeProtectedHeader(jws.trim()).alg
+  } catch {
+    return undefined
+  }
+}
+
+/** An SM2-signed service JWS (a 国密-only deployment): the JWKS entry with its kid and crv SM2. */
+function verifySm2ServiceJws(jws: string, jwks: JSONWebKeySet, typ: string): ServiceJws {
+  const header = decodeServiceJws(jws, typ).header
+  const jwk = jwks.keys.find((k) => k.kid === header.kid && k.kty === 'EC' && k.crv === 'SM2')
+  if (!jwk) throw new ServiceJwsError('KEY_UNKNOWN', 'no key of the JWKS matches its kid and alg')
+  let key
+  try {
+    key = sm2PublicKeyFromJwk(jwk)
+  } catch (err) {
+    throw new ServiceJwsError('JWKS_INVALID', (err as Error).message)
+  }
+  if (!verifySm2Jws(jws, key)) throw new ServiceJwsError('SIGNATURE_INVALID', 'the signature does not verify with the JWKS')
+  return decodeServiceJws(jws, typ)
 }

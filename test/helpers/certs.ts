@@ -9,6 +9,7 @@ import { openDatabase, type Database } from '../../src/db/client.js'
 import type { CertificatePayload } from '../../src/certificates/schemas.js'
 import { createTestPki, type IssuedCert, type TestPki } from './pki.js'
 import { bearer, buildTestApp, randomCreditCode, randomTypeCode } from './app.js'
+import { opensslSm2Jws } from './sm2.js'
 
 // Synthetic holders with valid check digits.
 export const HOLDER_ID = '11010519491231002X'
@@ -24,6 +25,8 @@ export const DATA_SCHEMA = {
 
 /** Signs exactly as an issuer's system would: compact JWS over the JSON payload. */
 export async function signJws(payload: unknown, privateKeyPem: string, header: Record<string, unknown>): Promise<string> {
+  // SM2: openssl signs (the reference), so tests never check our SM2 code against itself.
+  if (header.alg === 'SM2') return opensslSm2Jws(payload, header, privateKeyPem)
   return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ typ: 'zhengzhao-cert+jws', ...header } as never).sign(createPrivateKey(privateKeyPem))
 }
 
@@ -69,9 +72,12 @@ export interface IssuanceFixture {
   payload(o?: Partial<Parameters<typeof payloadFor>[0]>): CertificatePayload
 }
 
-/** An app with a test PKI as trust anchors, one type and one issuer registered with a P-256 key. */
-export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}, opts: { embedded?: boolean } = {}): Promise<IssuanceFixture> {
-  const pki = createTestPki()
+/**
+ * An app with a test PKI as trust anchors, one type and one issuer registered with a P-256 key
+ * (`sm2`: an SM2 root, an SM2 intermediate and an SM2 issuer key, all made by openssl).
+ */
+export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}, opts: { embedded?: boolean; sm2?: boolean } = {}): Promise<IssuanceFixture> {
+  const pki = createTestPki(opts.sm2 ? { rootKeyType: 'sm2' } : {})
   const dir = mkdtempSync(join(tmpdir(), 'zz-issuance-'))
   writeFileSync(join(dir, 'anchors.pem'), pki.anchorsPem)
   // `embedded`: a private PGlite even when the suite runs on a shared PostgreSQL (for tests that break the database on purpose).
@@ -81,7 +87,7 @@ export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, 
   const typeCode = randomTypeCode()
   const issuerCode = randomCreditCode()
   const adminAuth = await bearer(['admin'])
-  const key = pki.issue({ keyType: 'p256' })
+  const key = opts.sm2 ? pki.issue({ keyType: 'sm2', viaIntermediate: true }) : pki.issue({ keyType: 'p256' })
   const type = await app.inject({ method: 'PUT', url: `/v1/types/${typeCode}`, headers: adminAuth, payload: { name: '测试许可证', holderIdTypes: ['111'], issuers: [issuerCode], dataSchema: DATA_SCHEMA } })
   if (type.statusCode !== 201) throw new Error(`type: ${type.body}`)
   const issuer = await app.inject({ method: 'PUT', url: `/v1/issuers/${issuerCode}`, headers: adminAuth, payload: { name: '测试发证机关', typeCodes: [typeCode], certificates: [key.chainPem] } })

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 
-export type TestKeyType = 'p256' | 'ed25519' | 'rsa2048' | 'rsa1024' | 'p384'
+export type TestKeyType = 'p256' | 'ed25519' | 'rsa2048' | 'rsa1024' | 'p384' | 'sm2'
 
 export interface IssuedCert {
   certPem: string
@@ -15,7 +15,8 @@ export interface IssuedCert {
   /** RFC 7638 SHA-256 thumbprint of the public key. */
   kid: string
   /** The JWS algorithm the service would accept for this key, if any. */
-  alg: 'ES256' | 'EdDSA' | 'RS256' | undefined
+  alg: 'ES256' | 'EdDSA' | 'RS256' | 'SM2' | undefined
+  keyType: TestKeyType
 }
 
 export interface IssueOptions {
@@ -39,7 +40,14 @@ export interface IssueOptions {
   issuedBy?: IssuedCert
   /** Goes into `-subj /CN=…`, so no '/' in it. */
   subjectCN?: string
+  /**
+   * When the signer's key is SM2: the distinguishing ID it signs the certificate with (default
+   * 1234567812345678; '' leaves it to OpenSSL 3.0's default, the empty ID).
+   */
+  signerDistId?: string
 }
+
+export const SM2_DIST_ID = 'distid:1234567812345678'
 
 export interface TestPki {
   dir: string
@@ -80,11 +88,20 @@ const NEW_KEY: Record<TestKeyType, string[]> = {
   ed25519: ['-newkey', 'ed25519'],
   rsa2048: ['-newkey', 'rsa:2048'],
   rsa1024: ['-newkey', 'rsa:1024'],
+  // OpenSSL 3.0 signs the request with an empty ID unless told; the CA checks it with the same.
+  sm2: ['-newkey', 'sm2', '-sm3', '-sigopt', SM2_DIST_ID],
 }
-const ALG: Record<TestKeyType, IssuedCert['alg']> = { p256: 'ES256', ed25519: 'EdDSA', rsa2048: 'RS256', rsa1024: undefined, p384: undefined }
+const ALG: Record<TestKeyType, IssuedCert['alg']> = { p256: 'ES256', ed25519: 'EdDSA', rsa2048: 'RS256', rsa1024: undefined, p384: undefined, sm2: 'SM2' }
 
 /** RFC 7638 by hand (sync), so the helper does not reuse the code under test. */
 function thumbprint(privateKeyPem: string): string {
+  if (createPublicKey(privateKeyPem).asymmetricKeyType === undefined) {
+    // SM2 (node:crypto cannot export it as a JWK): the SPKI ends with the 64 bytes x ‖ y.
+    const spki = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' })
+    const xy = spki.subarray(spki.length - 64)
+    const members = { crv: 'SM2', kty: 'EC', x: xy.subarray(0, 32).toString('base64url'), y: xy.subarray(32).toString('base64url') }
+    return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
+  }
   const jwk = createPublicKey(privateKeyPem).export({ format: 'jwk' })
   const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
@@ -129,16 +146,20 @@ function makeCert(dir: string, n: number, opts: IssueOptions, signer: IssuedCert
   }
   const [from, until] = validity(opts)
   const signWith = signer ? ['-cert', f('ca.pem'), '-keyfile', f('ca.key')] : ['-selfsign', '-keyfile', f('key.pem')]
-  openssl(['ca', '-batch', '-notext', '-config', cfg, ...signWith, '-in', f('csr.pem'), '-out', f('cert.pem'), '-startdate', asn1Time(from), '-enddate', asn1Time(until), '-extfile', f('ext.cnf'), '-extensions', 'ext'])
+  const signerKeyType = signer ? signer.keyType : (opts.keyType ?? 'p256')
+  const distId = opts.signerDistId ?? '1234567812345678'
+  const sm2Signing = signerKeyType === 'sm2' ? ['-md', 'sm3', ...(distId === '' ? [] : ['-sigopt', `distid:${distId}`])] : []
+  const sm2Request = opts.keyType === 'sm2' ? ['-vfyopt', SM2_DIST_ID] : []
+  openssl(['ca', '-batch', '-notext', '-config', cfg, ...signWith, ...sm2Signing, ...sm2Request, '-in', f('csr.pem'), '-out', f('cert.pem'), '-startdate', asn1Time(from), '-enddate', asn1Time(until), '-extfile', f('ext.cnf'), '-extensions', 'ext'])
   const certPem = readFileSync(f('cert.pem'), 'utf8')
   const privateKeyPem = readFileSync(f('key.pem'), 'utf8')
   // A root is never sent in a chain; any other signer is, with whatever chain it has itself.
   const chainPem = signer && !roots.has(signer) ? certPem + signer.chainPem : certPem
-  return { certPem, chainPem, privateKeyPem, kid: thumbprint(privateKeyPem), alg: ALG[opts.keyType ?? 'p256'] }
+  return { certPem, chainPem, privateKeyPem, kid: thumbprint(privateKeyPem), alg: ALG[opts.keyType ?? 'p256'], keyType: opts.keyType ?? 'p256' }
 }
 
 /** A new test PKI: a root CA (P-256 by default) and, on first use, an intermediate under it. */
-export function createTestPki(opts: { rootKeyType?: 'p256' | 'rsa2048'; rootExpired?: boolean } = {}): TestPki {
+export function createTestPki(opts: { rootKeyType?: 'p256' | 'rsa2048' | 'sm2'; rootExpired?: boolean } = {}): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'zz-pki-'))
   tempDirs.push(dir)
   mkdirSync(join(dir, 'issued'))
@@ -150,7 +171,7 @@ export function createTestPki(opts: { rootKeyType?: 'p256' | 'rsa2048'; rootExpi
   let intermediate: IssuedCert | undefined
   const issue = (o: IssueOptions = {}): IssuedCert => {
     if (o.viaIntermediate && !o.issuedBy) {
-      intermediate ??= makeCert(dir, n++, { ca: true, keyUsage: 'critical,keyCertSign,cRLSign', days: 1825, subjectCN: `Zhengzhao test intermediate ${basename(dir)}` }, root)
+      intermediate ??= makeCert(dir, n++, { keyType: root.keyType === 'sm2' ? 'sm2' : 'p256', ca: true, keyUsage: 'critical,keyCertSign,cRLSign', days: 1825, subjectCN: `Zhengzhao test intermediate ${basename(dir)}` }, root)
       return makeCert(dir, n++, o, intermediate)
     }
     return makeCert(dir, n++, o, o.issuedBy ?? root)
