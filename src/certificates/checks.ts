@@ -7,6 +7,7 @@ import { createAjv } from '../types/dataSchema.js'
 import { CertificatePayload } from './schemas.js'
 import { checkSignature, type SigningContext } from './signature.js'
 import { CERT_JWS_TYP } from '../crypto/jws.js'
+import { decodeCompactJws } from '../crypto/compactJws.js'
 
 
 /** What a push needs to know beyond the JWS itself; lookups are memoised per request. */
@@ -41,9 +42,10 @@ export async function checkCertificate(jws: string, ctx: CheckContext, at: strin
   const problem = (pointer: string, code: string, message: string) => ({ pointer: `${at}${pointer}`, code, message })
   // Size first: nothing larger is even parsed.
   if (Buffer.byteLength(jws, 'utf8') > ctx.maxBytes) return { ok: false, problems: [problem('', 'JWS_TOO_LARGE', `larger than ${ctx.maxBytes} bytes`)] }
-  const parts = decodeCompact(jws)
-  if (!parts) return { ok: false, problems: [problem('', 'JWS_MALFORMED', 'not a compact JWS with a JSON header and payload')] }
-  const { header, payload } = parts
+  // One reading of the signed bytes only: no duplicate members, no b64/crit, no embedded keys.
+  const decoded = decodeCompactJws(jws)
+  if (!decoded.ok) return { ok: false, problems: decoded.problems.map((p) => problem(p.pointer, p.code, p.message)) }
+  const { header, payload } = decoded.value
   const problems: Problems = []
 
   // The header: pinned algorithms, our media type, a key id.
@@ -80,19 +82,6 @@ export async function checkCertificate(jws: string, ctx: CheckContext, at: strin
   return {
     ok: true,
     value: { jws, jwsSha256: createHash('sha256').update(jws).digest('hex'), payload: p, certId: parsedId.value, holderId, signingKid: header.kid as string },
-  }
-}
-
-function decodeCompact(jws: string): { header: Record<string, unknown>; payload: unknown } | undefined {
-  const parts = jws.split('.')
-  if (parts.length !== 3 || parts.some((s) => !/^[A-Za-z0-9_-]*$/.test(s)) || !parts[0] || !parts[2]) return undefined
-  try {
-    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as unknown
-    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined
-    return { header: header as Record<string, unknown>, payload }
-  } catch {
-    return undefined
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { CertificatePayload } from '../certificates/schemas.js'
 import { CERT_JWS_TYP, CERT_SIGNING_ALGORITHMS } from '../crypto/jws.js'
+import { decodeCompactJws } from '../crypto/compactJws.js'
 import { createAjv } from '../types/dataSchema.js'
 import { fail, type CheckResult } from './checkList.js'
 
@@ -16,16 +17,6 @@ export interface DecodedCertificate {
 // The push's own payload schema, so a certificate verifies only if it could have been pushed.
 const validatePayload = createAjv().compile(CertificatePayload)
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-function parseJson(segment: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as unknown
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * The `format` check: size, compact serialisation, typ, a pinned alg and the payload's shape.
  * A failure here means there is too little to verify (result 4), so it comes back as the check.
@@ -35,13 +26,13 @@ export function decodeCertificate(jws: string, maxBytes: number): { ok: true; va
   const bad = (reason: string, detail: string) => ({ ok: false as const, check: fail('format', reason, detail) })
   // Size first: nothing larger is even parsed.
   if (Buffer.byteLength(jws, 'utf8') > maxBytes) return bad('JWS_TOO_LARGE', `larger than ${maxBytes} bytes`)
-  const parts = jws.split('.')
-  if (parts.length !== 3 || parts.some((s) => !/^[A-Za-z0-9_-]*$/.test(s)) || !parts[0] || !parts[1] || !parts[2]) {
-    return bad('JWS_MALFORMED', 'not a compact JWS (three base64url parts)')
+  // The push's own reading: a JWS whose signed content could mean two things verifies as nothing.
+  const decoded = decodeCompactJws(jws)
+  if (!decoded.ok) {
+    const first = decoded.problems[0]!
+    return bad(first.code, `${first.message}${first.pointer ? ` at ${first.pointer.replace(/^\/payload\/.*/, '/payload')}` : ''}`)
   }
-  const header = parseJson(parts[0])
-  const payload = parseJson(parts[1])
-  if (!isObject(header) || !isObject(payload)) return bad('JWS_MALFORMED', 'the header and the payload must be JSON objects')
+  const { header, payload } = decoded.value
   if (header.typ !== CERT_JWS_TYP) return bad('TYP_INVALID', `typ must be ${CERT_JWS_TYP}`)
   if (typeof header.alg !== 'string' || !(CERT_SIGNING_ALGORITHMS as readonly string[]).includes(header.alg)) {
     return bad('ALG_NOT_ALLOWED', `alg must be one of ${CERT_SIGNING_ALGORITHMS.join(', ')}`)
