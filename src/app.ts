@@ -11,10 +11,10 @@ import authPlugin from './auth/plugin.js'
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
-import { AppError, installErrorHandlers } from './errors.js'
+import { AppError, clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js'
 import { healthRoutes } from './health/routes.js'
 import { createLogger } from './logging.js'
-import { ProblemSchema } from './schemas.js'
+import { ProblemSchema, refuseUnstorableText } from './schemas.js'
 import { CertificateView } from './certificates/read.js'
 import { typeRoutes } from './types/routes.js'
 import { issuerRoutes } from './issuers/routes.js'
@@ -66,9 +66,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // GB/T 36904 identifiers run past Fastify's default 100-character path parameters.
     routerOptions: { maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: false } },
+    // Fastify's and Node's own refusals (bad URL, over-long segment, 431, malformed request line)
+    // are problem+json with a stable code like every other error.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandlers(app)
+  // One text check for every route, before its schema: no NUL or lone surrogate reaches the database.
+  app.addHook('preValidation', refuseUnstorableText)
   app.addSchema(ProblemSchema)
   app.addSchema(CertificateView)
   app.addHook('onRequest', async (request, reply) => {

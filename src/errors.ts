@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { maskPersonalData } from './logging.js'
 
@@ -8,6 +10,9 @@ import { maskPersonalData } from './logging.js'
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema' },
   INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  INVALID_TEXT: { status: 400, title: 'The request carries text that cannot be stored (a NUL character or an unpaired surrogate)' },
+  INVALID_URL: { status: 400, title: 'The request URL is not valid (bad percent-encoding or a path that names no resource)' },
+  MALFORMED_REQUEST: { status: 400, title: 'The request is not well-formed HTTP' },
   INVALID_TYPE_CODE: { status: 400, title: 'The certificate type code is not valid' },
   INVALID_ISSUER_CODE: { status: 400, title: 'The issuer code is not a valid unified social credit code' },
   INVALID_CERTIFICATE_ID: { status: 400, title: 'The e-certificate identifier is not valid' },
@@ -25,10 +30,12 @@ export const ERRORS = {
   CERTIFICATE_NOT_FOUND: { status: 404, title: 'No such certificate' },
   ORG_NOT_FOUND: { status: 404, title: 'No grants are configured for this organisation' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   CERTIFICATE_CONFLICT: { status: 409, title: 'A different certificate is stored under this identifier' },
   VERSION_NOT_NEWER: { status: 409, title: 'A newer or equal version of this certificate is stored' },
   STATUS_CHANGE_NOT_ALLOWED: { status: 409, title: 'This status change is not allowed' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is larger than allowed' },
+  URI_TOO_LONG: { status: 414, title: 'The request URL or one of its path segments is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   INVALID_TYPE_DEFINITION: { status: 422, title: 'The certificate type definition is not valid' },
   INVALID_ISSUER_DEFINITION: { status: 422, title: 'The issuer definition is not valid' },
@@ -36,6 +43,7 @@ export const ERRORS = {
   INVALID_HOLDER_ID: { status: 422, title: 'The holder ID is not valid for its ID type' },
   INVALID_GRANT: { status: 422, title: 'The grant is not valid' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are larger than allowed' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
   NOT_READY: { status: 503, title: 'The service is not ready' },
   ACCESS_LOG_UNAVAILABLE: { status: 503, title: 'The access could not be logged, so no data is returned' },
@@ -119,12 +127,83 @@ export function toAppError(err: FastifyError | AppError | Error): AppError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('UNSUPPORTED_MEDIA_TYPE')
+    case 'FST_ERR_BAD_URL':
+      return new AppError('INVALID_URL', 'The URL is not valid percent-encoded UTF-8')
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('URI_TOO_LONG')
   }
   if (fe.statusCode === 429) return new AppError('RATE_LIMITED', 'Rate limit exceeded, retry later')
-  if (fe.statusCode === 413) return new AppError('PAYLOAD_TOO_LARGE')
-  if (fe.statusCode === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE')
   if (fe.statusCode === 400 && err instanceof SyntaxError) return new AppError('INVALID_JSON')
-  return new AppError('INTERNAL_ERROR')
+  // Any other client error a plugin raises keeps its status under one of our codes, never a 500.
+  const byStatus = CLIENT_ERRORS[fe.statusCode ?? (err as { status?: number }).status ?? 500]
+  return new AppError(byStatus ?? 'INTERNAL_ERROR')
+}
+
+const CLIENT_ERRORS: Partial<Record<number, ErrorCode>> = {
+  400: 'MALFORMED_REQUEST',
+  401: 'AUTH_REQUIRED',
+  403: 'FORBIDDEN',
+  404: 'ROUTE_NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
+}
+
+/** Errors Fastify raises before routing (bad percent-encoding, an over-long path segment). */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ code: err.code }, 'request rejected before routing')
+  void sendProblem(request, reply, toAppError(err))
+}
+
+// Node's HTTP parser answers these before Fastify sees a request.
+const PARSER_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  ERR_HTTP_REQUEST_HEADERS_TIMEOUT: 'REQUEST_TIMEOUT',
+}
+
+/**
+ * The raw server's `clientError`: a request line or headers Node could not parse (431, 408, 400)
+ * still gets a problem+json answer with a stable code, then the connection is closed. There is no
+ * request yet, so no route and no request id of Fastify's: the problem carries a fresh one.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const code = PARSER_ERRORS[err.code ?? ''] ?? 'MALFORMED_REQUEST'
+  const requestId = randomUUID()
+  this.log.info({ code, parserCode: err.code, requestId }, 'client error')
+  // Never write into a response that has already started on this connection.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && !inFlight?.headersSent) {
+    const { status, title } = ERRORS[code]
+    const body = JSON.stringify({ type: problemType(code), title, status, detail: title, code, instance: '/', requestId } satisfies Problem)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }
+
+/**
+ * A path with a `.` or `..` segment (raw or percent-encoded, `/` or `\\` separated) names no
+ * resource of ours; a static file server below would otherwise treat it as traversal (403, once 500).
+ */
+function hasDotSegment(url: string): boolean {
+  const path = url.split('?')[0] ?? ''
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return false
+  }
+  return decoded.split(/[\\/]/).some((segment) => segment === '.' || segment === '..')
 }
 
 function missingProperty(params: Record<string, unknown> | undefined): string {
@@ -141,6 +220,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
       '^' + route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '/?$',
     )
     for (const method of methods) routes.push({ pattern, method })
+  })
+
+  app.addHook('onRequest', async (request) => {
+    if (hasDotSegment(request.url)) throw new AppError('ROUTE_NOT_FOUND')
   })
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

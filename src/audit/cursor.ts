@@ -16,9 +16,13 @@ export function encodeCursor(cursor: Cursor): string {
 const SHAPE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([1-9]\d{0,15})$/
 
 // Date.parse rolls 31 February over to March; PostgreSQL would refuse it with a 500. Round-trip instead.
+// A cursor is forgeable, so it is held to the same years as any instant the API takes (1900–9999):
+// year 0000 parses in JavaScript but not in PostgreSQL.
 function isRealInstant(at: string): boolean {
   const ms = Date.parse(at)
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 23) === at.slice(0, 23)
+  if (Number.isNaN(ms)) return false
+  const year = new Date(ms).getUTCFullYear()
+  return year >= 1900 && year <= 9999 && new Date(ms).toISOString().slice(0, 23) === at.slice(0, 23)
 }
 
 /** The cursor in `text`, or 400 VALIDATION_FAILED pointing at where it came from. */

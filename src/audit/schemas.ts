@@ -1,17 +1,15 @@
 import { Type } from '@sinclair/typebox'
 import { HolderRef } from '../lookup/schemas.js'
-import { CreditCodeSchema } from '../schemas.js'
+import { CreditCodeSchema, InstantSchema } from '../schemas.js'
 
 export const MAX_PAGE = 200
 export const DEFAULT_PAGE = 50
 
 /** Paging and time-range fields shared by the holder's access log and the auditor's events. */
-// RFC 3339 as ajv checks it, minus what PostgreSQL refuses (year 0000, leap seconds): a 400, not a 500.
-const Instant = (description: string) => Type.String({ format: 'date-time', pattern: '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]', description })
-
+// Bounded (src/schemas.ts): what PostgreSQL would refuse (year 0000, a +20:00 offset) is a 400, not a 500.
 export const RangeFields = {
-  from: Type.Optional(Instant('inclusive')),
-  to: Type.Optional(Instant('exclusive')),
+  from: Type.Optional(InstantSchema('inclusive')),
+  to: Type.Optional(InstantSchema('exclusive')),
   cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', description: 'nextCursor of the previous page, as returned' })),
 }
 

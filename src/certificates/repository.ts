@@ -5,6 +5,7 @@ import { auditEvents, certificates, certificateStatusHistory } from '../db/schem
 import type { Actor } from '../types/repository.js'
 import type { CheckedCertificate } from './checks.js'
 import type { CertificateStatus, StoredCertificate } from './schemas.js'
+import type { FieldProblem } from '../errors.js'
 
 type Row = typeof certificates.$inferSelect
 /** What the bulk insert returns, as the database names it. */
@@ -24,8 +25,20 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 export type StoreOutcome =
   | { outcome: 'created' | 'unchanged'; record: StoredCertificate }
   | { outcome: 'rejected'; code: 'CERTIFICATE_CONFLICT' | 'VERSION_NOT_NEWER'; id: string }
+  | { outcome: 'rejected'; code: 'INVALID_CERTIFICATE'; id: string; problems: FieldProblem[] }
 
 const UNIQUE_VIOLATION = '23505'
+
+/**
+ * The database refused a value of this certificate (SQLSTATE class 22, data exception, or 54,
+ * a limit exceeded). The checks should have caught it; if one slips through, it sinks only its
+ * own certificate, never its batch, and is a 422 rather than a 500.
+ */
+function isDataError(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } }
+  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : ''
+  return /^(22|54)[0-9A-Z]{3}$/.test(code)
+}
 
 export function seriesOf(c: CheckedCertificate): string {
   return `${c.certId.typeCode}.${c.certId.issuerCode}.${c.certId.serial}`
@@ -133,6 +146,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       try {
         return await storeOneOnce(c, actor)
       } catch (err) {
+        if (isDataError(err)) return { outcome: 'rejected', code: 'INVALID_CERTIFICATE', id: c.payload.id, problems: [{ pointer: '/payload', code: 'UNSTORABLE', message: 'the database refused one of its values' }] }
         if (!isUniqueViolation(err) || attempt >= 2) throw err
       }
     }
@@ -148,6 +162,19 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   async function storeMany(items: CheckedCertificate[], actor: Actor): Promise<StoreOutcome[]> {
     const outcomes = new Array<StoreOutcome | undefined>(items.length)
     const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => c.certId.version === 1)
+    await storeFirsts(firsts, outcomes, actor).catch((err: unknown) => {
+      // One refused value fails the whole statement: then every item takes the one-by-one path,
+      // where it sinks alone.
+      if (!isDataError(err)) throw err
+    })
+    for (const [i, c] of items.entries()) {
+      if (!outcomes[i]) outcomes[i] = await storeOne(c, actor)
+    }
+    return outcomes as StoreOutcome[]
+  }
+
+  /** The bulk statement for first versions; fills `outcomes` for what it inserted. */
+  async function storeFirsts(firsts: { c: CheckedCertificate; i: number }[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {
     if (firsts.length > 0) {
       const rows = firsts.map(({ c }) => rowFor(c))
       const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k])
@@ -197,10 +224,6 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
         }
       }
     }
-    for (const [i, c] of items.entries()) {
-      if (!outcomes[i]) outcomes[i] = await storeOne(c, actor)
-    }
-    return outcomes as StoreOutcome[]
   }
 
   return { storeOne, storeMany, existing: (c: CheckedCertificate) => existing(db, c) }

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import pLimit from 'p-limit'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
-import { AppError } from '../errors.js'
+import { AppError, ERRORS } from '../errors.js'
 import { createIssuerRepository } from '../issuers/repository.js'
 import { authErrors, Problem } from '../schemas.js'
 import { dataValidatorFor } from '../types/dataSchema.js'
@@ -66,7 +66,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       const checked = await checkCertificate(request.body.certificate, contextFor(request), '/certificate')
       if (!checked.ok) throw new AppError('INVALID_CERTIFICATE', `${checked.problems.length} problem(s) in the certificate`, { errors: checked.problems })
       const result = await store.storeOne(checked.value, actor(request))
-      if (result.outcome === 'rejected') throw new AppError(result.code)
+      if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: `/certificate${p.pointer}` })) } : {})
       return reply.code(result.outcome === 'created' ? 201 : 200).send(result.record)
     },
   )
@@ -78,7 +78,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       schema: {
         tags: ['certificates'],
         summary: 'Push up to 1,000 signed certificates (issuer)',
-        description: `Each certificate is checked and stored on its own, all or nothing; one result per item, in order, with the status a single push would have had. A service process works on at most ${BATCHES_AT_ONCE} batches at once; further batches wait their turn.`,
+        description: `Each certificate is checked and stored on its own, all or nothing: a bad item is rejected with its own code and problems and its neighbours are still stored; one result per item, in order, with the status a single push would have had. A service process works on at most ${BATCHES_AT_ONCE} batches at once; further batches wait their turn.`,
         security: [{ bearer: [] }],
         body: BatchBody,
         response: { 200: BatchResult, ...authErrors() },
@@ -94,7 +94,10 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       const results: BatchResult['results'] = checked.map((c, index) => {
         if (!c.ok) return { index, outcome: 'rejected', status: 422, code: 'INVALID_CERTIFICATE', problems: c.problems }
         const o = byIndex.get(index)!
-        if (o.outcome === 'rejected') return { index, outcome: 'rejected', status: 409, code: o.code, id: o.id }
+        if (o.outcome === 'rejected') {
+          const problems = 'problems' in o ? { problems: o.problems.map((p) => ({ ...p, pointer: `/certificates/${index}${p.pointer}` })) } : {}
+          return { index, outcome: 'rejected', status: ERRORS[o.code].status, code: o.code, id: o.id, ...problems }
+        }
         return { index, outcome: o.outcome, status: o.outcome === 'created' ? 201 : 200, id: o.record.id }
       })
       const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { DatePattern } from '../schemas.js'
 
-const date = Type.String({ format: 'date' })
+// Years 1900–9999: PostgreSQL refuses year 0000, and no certificate lies outside that range.
+const date = Type.String({ format: 'date', pattern: DatePattern })
 
 /** The signed payload (DESIGN.md §3, GB/T 36903 field names in the descriptions). */
 export const CertificatePayload = Type.Object(
@@ -26,7 +28,9 @@ export const CertificatePayload = Type.Object(
     validUntil: Type.Optional(Type.Unsafe<string>({ ...date, description: 'valid until (ZZYXQJZRQ); absent = long-term' })),
     data: Type.Object({}, { additionalProperties: true, description: "fields defined by the type's JSON Schema" }),
   },
-  { additionalProperties: false },
+  // storableText (types/dataSchema.ts): every string, data's included, is storable text, and the
+  // payload nests at most PAYLOAD_MAX_DEPTH levels, so what is accepted can be stored and served.
+  { additionalProperties: false, storableText: true },
 )
 export type CertificatePayload = Static<typeof CertificatePayload>
 

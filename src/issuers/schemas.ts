@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { CreditCodeSchema, TypeCodeSchema } from '../schemas.js'
+import { CreditCodeSchema, InstantSchema, TypeCodeSchema } from '../schemas.js'
 
 export const IssuerCodeParams = Type.Object({ code: CreditCodeSchema }, { additionalProperties: false })
 export const IssuerKeyParams = Type.Object({ code: CreditCodeSchema, kid: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
@@ -23,7 +23,7 @@ export const RevokeKeyBody = Type.Object(
     reason: Type.Union([Type.Literal('retired'), Type.Literal('compromised')], {
       description: 'retired: signs nothing new from `at`; compromised: everything it signed from `at` is invalid',
     }),
-    at: Type.Optional(Type.String({ format: 'date-time', description: 'when it takes effect (default now); a compromise may lie in the past' })),
+    at: Type.Optional(InstantSchema('when it takes effect (default now); a compromise may lie in the past')),
     comment: Type.Optional(Type.String({ maxLength: 1000 })),
   },
   { additionalProperties: false },

@@ -9,8 +9,9 @@ import type { Config } from '../config.js'
 import { holderIndex } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
 import { AppError } from '../errors.js'
+import { parseCertId } from '../ids/index.js'
 import type { createGrantRepository } from '../grants/repository.js'
-import { authErrors, Problem } from '../schemas.js'
+import { authErrors, Problem, unstorableText } from '../schemas.js'
 import { ReadResult } from './schemas.js'
 
 // A GET has no body, so a reader states the purpose in headers (never in the URL). The reason is
@@ -53,12 +54,17 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
       const asHolder = row !== undefined && user.holder !== undefined && row.holderIndex === holderIndex(config.dataProtection, user.holder.idType, user.holder.id)
       let purpose: { matterCode: string; reason: string } | undefined
       if (!asIssuer && !asHolder) {
-        if (!user.roles.includes('reader') || !row) throw new AppError('CERTIFICATE_NOT_FOUND')
+        // A reader learns nothing about an identifier it may not read: the answer turns on the type
+        // the identifier names and the reader's grants, never on whether it is stored (no oracle).
+        // A stored identifier always parses (minting is strict), so one that does not is simply absent.
+        const named = parseCertId(request.params.id)
+        if (!user.roles.includes('reader') || !named.ok) throw new AppError('CERTIFICATE_NOT_FOUND')
         purpose = purposeFrom(request.headers)
-        if (!(await grantsRepo.grantedTypes(user.org, purpose.matterCode)).has(row.typeCode)) {
-          await accessLog.record({ kind: 'access.denied', ...actor, holderRef: row.holderIndex, certificateIds: [row.id], details: { purpose, via: 'read', outcome: 'TYPE_NOT_GRANTED' } })
-          throw new AppError('TYPE_NOT_GRANTED', `Not granted ${row.typeCode} for matter ${purpose.matterCode}`)
+        if (!(await grantsRepo.grantedTypes(user.org, purpose.matterCode)).has(named.value.typeCode)) {
+          await accessLog.record({ kind: 'access.denied', ...actor, holderRef: row?.holderIndex, certificateIds: [request.params.id], details: { purpose, via: 'read', outcome: 'TYPE_NOT_GRANTED' } })
+          throw new AppError('TYPE_NOT_GRANTED', `Not granted ${named.value.typeCode} for matter ${purpose.matterCode}`)
         }
+        if (!row) throw new AppError('CERTIFICATE_NOT_FOUND')
       }
       const view = reader.view(row!)
       const as = asIssuer ? 'issuer' : asHolder ? 'holder' : 'reader'
@@ -81,9 +87,14 @@ function purposeFrom(headers: Record<string, string | string[] | undefined>): { 
   const matterCode = headers['x-purpose-matter-code']
   const reason = headers['x-purpose-reason']
   if (typeof matterCode !== 'string' || typeof reason !== 'string') throw new AppError('PURPOSE_REQUIRED')
+  let decoded: string
   try {
-    return { matterCode, reason: decodeURIComponent(reason) }
+    decoded = decodeURIComponent(reason)
   } catch {
     throw new AppError('PURPOSE_REQUIRED', 'x-purpose-reason must be percent-encoded UTF-8')
   }
+  // Decoding happens here, after the request's own text check: %00 would otherwise reach the log.
+  const why = unstorableText(decoded)
+  if (why) throw new AppError('INVALID_TEXT', 'x-purpose-reason cannot be stored', { errors: [{ pointer: '/headers/x-purpose-reason', code: 'UNSTORABLE_TEXT', message: why }] })
+  return { matterCode, reason: decoded }
 }
