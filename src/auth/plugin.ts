@@ -5,9 +5,11 @@ import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
 import { isValidCreditCode, isValidIdNumber } from '../ids/index.js'
 import { isRole, type Role } from './roles.js'
+import { recordedSubject } from './subject.js'
 
 /** Who is calling, from a verified token. */
 export interface Caller {
+  /** The token's subject as the service stores and signs it: a holder's is a keyed hash (./subject.ts). */
   sub: string
   /** The caller's organisation (unified social credit code). */
   org: string
@@ -29,6 +31,22 @@ declare module 'fastify' {
   }
 }
 
+// How far ahead of our clock a token's `iat` may be: the same skew `exp` and `nbf` are allowed.
+const CLOCK_SKEW_MS = 30_000
+
+/**
+ * RFC 8725 §3.11 explicit typing: an access token says `JWT` or `at+jwt` (RFC 9068), with or
+ * without `application/`, in any case. Anything else is another kind of JWS that happens to be
+ * signed by a trusted key (a certificate `zhengzhao-cert+jws`, a receipt) and is never a bearer
+ * token. A token without `typ` is accepted: common identity providers omit it, and every JWS this
+ * service signs or stores carries a `typ` of its own, so none of them can pass as a token.
+ */
+function isAccessTokenType(typ: unknown): boolean {
+  if (typ === undefined) return true
+  if (typeof typ !== 'string') return false
+  const t = typ.toLowerCase().replace(/^application\//, '')
+  return t === 'jwt' || t === 'at+jwt'
+}
 
 async function authPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { issuer, audience, algorithms, keys } = opts.config.auth
@@ -38,7 +56,9 @@ async function authPlugin(app: FastifyInstance, opts: { config: Config }): Promi
     // The key is chosen by `kid`; a token without one is accepted only when a single key is configured.
     secret: {
       public: async (_request: FastifyRequest, token: TokenOrHeader) => {
-        const { alg, kid } = 'header' in token ? token.header : token
+        const header = 'header' in token ? token.header : token
+        const { alg, kid } = header
+        if (!isAccessTokenType((header as { typ?: unknown }).typ)) throw new AppError('INVALID_TOKEN', 'Token "typ" must be JWT or at+jwt')
         // Refuse before any crypto: `none` (any casing), HS* with a public key as secret, anything unpinned.
         if (typeof alg !== 'string' || !(algorithms as string[]).includes(alg)) throw new AppError('INVALID_TOKEN', 'Token algorithm is not allowed')
         const key = kid !== undefined ? byKid.get(kid) : keys.length === 1 ? keys[0] : undefined
@@ -101,14 +121,19 @@ function tokenReason(code: string | undefined): string {
 
 /** The service's own claims, checked after the signature and the registered claims. */
 function callerFromClaims(claims: Record<string, unknown>, config: Config): Caller {
-  const { sub, org, roles, idType, id } = claims
+  const { sub, org, roles, idType, id, iat } = claims
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) throw new AppError('INVALID_TOKEN', 'Token "sub" claim is not valid')
+  // A token "issued" in the future was minted with a wrong clock or made to outlive its key's rotation.
+  if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat) || iat * 1000 > Date.now() + CLOCK_SKEW_MS)) {
+    throw new AppError('INVALID_TOKEN', 'Token "iat" claim is in the future or not a number')
+  }
   if (typeof org !== 'string' || !isValidCreditCode(org, config.creditCodeExceptions)) {
     throw new AppError('INVALID_TOKEN', 'Token "org" claim is not a valid unified social credit code')
   }
   if (!Array.isArray(roles) || roles.length === 0 || !roles.every(isRole)) throw new AppError('INVALID_TOKEN', 'Token "roles" claim is not a list of known roles')
-  const caller: Caller = { sub, org, roles: [...new Set(roles)] }
-  if (roles.includes('holder')) {
+  const isHolder = roles.includes('holder')
+  const caller: Caller = { sub: recordedSubject(config.dataProtection, sub, isHolder), org, roles: [...new Set(roles)] }
+  if (isHolder) {
     const valid = (idType === '111' && typeof id === 'string' && isValidIdNumber(id)) || (idType === '001' && typeof id === 'string' && isValidCreditCode(id, config.creditCodeExceptions))
     if (!valid) throw new AppError('INVALID_TOKEN', 'A holder token needs valid "idType" and "id" claims')
     caller.holder = { idType: idType as string, id: (id as string).toUpperCase() }
