@@ -13,7 +13,7 @@ import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { AppError, clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js'
 import { healthRoutes } from './health/routes.js'
-import { createLogger } from './logging.js'
+import { createLogger, maskPersonalData } from './logging.js'
 import { ProblemSchema, refuseUnstorableText } from './schemas.js'
 import { CertificateView } from './certificates/read.js'
 import { typeRoutes } from './types/routes.js'
@@ -39,8 +39,18 @@ export interface AppDeps {
   logStream?: DestinationStream
 }
 
-// A client-supplied request id is kept only when it cannot smuggle anything into logs.
+// A client-supplied request id is kept (as a correlation hint) only when it cannot smuggle anything into logs.
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The x-request-id the client sent, when it is safe to keep: stored beside the service's own
+     * request id, never instead of it (two organisations may send the same one).
+     */
+    clientRequestId: string | null
+  }
+}
 
 /** Builds the whole service: the same in production, in the CLI's tools and in tests. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -58,10 +68,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: config.trustProxy,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    // Always the service's own: audit events, receipts and problems name requests by it.
+    genReqId: () => randomUUID(),
     // Unknown properties are an error, never silently dropped; report every failing field.
     // GB/T 36904 identifiers run past Fastify's default 100-character path parameters.
     routerOptions: { maxParamLength: 256 },
@@ -77,8 +85,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('preValidation', refuseUnstorableText)
   app.addSchema(ProblemSchema)
   app.addSchema(CertificateView)
+  app.decorateRequest('clientRequestId', null)
   app.addHook('onRequest', async (request, reply) => {
+    const given = request.headers['x-request-id']
+    // An ID number is no correlation id: it would be stored in clear beside the event.
+    request.clientRequestId = typeof given === 'string' && SAFE_REQUEST_ID.test(given) && maskPersonalData(given) === given ? given : null
     reply.header('x-request-id', request.id)
+    // API answers carry personal data (lookups, reads, a holder's own pages) or answer for a
+    // caller's token: no shared or browser cache may keep them, errors included.
+    if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store')
   })
   if (ownsDatabase) app.addHook('onClose', () => database.close())
 

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import { AppError } from '../errors.js'
+import { maskIdNumbersIn } from '../ids/index.js'
 
 /** One use of personal data: who, for what, about whom (blind index), what came back. */
 export interface AccessEvent {
@@ -8,6 +10,8 @@ export interface AccessEvent {
   actorSub: string
   actorOrg: string
   requestId: string
+  /** The x-request-id the client sent, kept beside (never instead of) the service's own id. */
+  clientRequestId?: string | null | undefined
   /** Keyed blind index of the holder, never the ID number. */
   holderRef?: string | undefined
   certificateIds?: string[]
@@ -29,16 +33,28 @@ interface Pending {
   reject: (err: Error) => void
 }
 
+/**
+ * Every string in the details with ID-number-shaped runs masked: a purpose reason is typed by a
+ * person ("核验 11010519491231002X 的执照") and must not put the number in the log in clear.
+ */
+export function maskedText<T>(value: T): T {
+  if (typeof value === 'string') return maskIdNumbersIn(value) as T
+  if (Array.isArray(value)) return value.map(maskedText) as T
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskedText(v)])) as T
+  return value
+}
+
 function toRow(event: AccessEvent) {
   return {
     kind: event.kind,
     actorSub: event.actorSub,
     actorOrg: event.actorOrg,
     requestId: event.requestId,
+    clientRequestId: event.clientRequestId ?? null,
     holderRef: event.holderRef ?? null,
     certificateIds: event.certificateIds ?? null,
     subject: event.certificateIds?.length === 1 ? event.certificateIds[0] : null,
-    details: event.details,
+    details: maskedText(event.details),
   }
 }
 
@@ -58,8 +74,8 @@ export function createAccessLog(db: Db, log?: { error(obj: object, msg: string):
   // database parses and plans it once, and no SQL is built per flush.
   async function insert(group: Pending[]): Promise<void> {
     await db.execute(sql`
-      insert into audit_events (kind, actor_sub, actor_org, request_id, holder_ref, certificate_ids, subject, details)
-      select e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'holderRef',
+      insert into audit_events (kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details)
+      select e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
         case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
         e->>'subject', e->'details'
       from jsonb_array_elements(${sql.param(JSON.stringify(group.map((p) => toRow(p.event))))}::jsonb) with ordinality as t(e, n)
@@ -75,10 +91,12 @@ export function createAccessLog(db: Db, log?: { error(obj: object, msg: string):
         await insert(group)
         for (const p of group) p.resolve()
       } catch (err) {
-        // One bad row must not fail its neighbours: retry them one by one.
+        // One bad row must not fail its neighbours: retry them one by one. An unreachable
+        // database is not a bad row: retrying each would keep every caller waiting a timeout apiece.
+        const unavailable = isDatabaseUnavailable(err)
         for (const p of group) {
           try {
-            if (group.length > 1) await insert([p])
+            if (group.length > 1 && !unavailable) await insert([p])
             else throw err
             p.resolve()
           } catch (single) {

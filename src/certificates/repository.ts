@@ -232,5 +232,6 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
 export type CertificateRepository = ReturnType<typeof createCertificateRepository>
 
 export async function statusHistory(db: Db, id: string) {
-  return db.select().from(certificateStatusHistory).where(eq(certificateStatusHistory.certificateId, id)).orderBy(asc(certificateStatusHistory.at), asc(certificateStatusHistory.id))
+  // In sequence order: each change takes its id under the certificate's row lock (see status.ts).
+  return db.select().from(certificateStatusHistory).where(eq(certificateStatusHistory.certificateId, id)).orderBy(asc(certificateStatusHistory.id))
 }

@@ -120,7 +120,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       },
     },
     async (request) => {
-      const { record } = await changeStatus(db, request.params.id, request.body.status, request.body.reason, actor(request))
+      const { record } = await changeStatus(db, request.params.id, request.body.status, request.body.reason, { ...actor(request), clientRequestId: request.clientRequestId })
       return record
     },
   )

@@ -1,7 +1,8 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { auditEvents, certificates, certificateStatusHistory } from '../db/schema.js'
 import { AppError } from '../errors.js'
+import { maskIdNumbersIn } from '../ids/index.js'
 import type { Actor } from '../types/repository.js'
 import { statusHistory, toRecord } from './repository.js'
 import type { CertificateStatus, StoredCertificate } from './schemas.js'
@@ -23,11 +24,20 @@ export async function withHistory(db: Db, record: StoredCertificate): Promise<St
   }
 }
 
+/** Who changes a status: the request's own id, and the client's x-request-id kept beside it. */
+export type StatusActor = Actor & { org: string; clientRequestId?: string | null }
+
 /**
  * Changes a certificate's status for its issuing organisation, with its history entry and audit
  * event in the same transaction. Asking for the status it already has changes nothing.
+ *
+ * Order: the history and the event are written after the row lock is taken, so their ids (a
+ * sequence) and their `at` (clock_timestamp(), not the transaction's start) follow the order in
+ * which concurrent changes really happened. The reason is free text: an ID number typed into it is
+ * stored masked.
  */
-export async function changeStatus(db: Db, id: string, to: CertificateStatus, reason: string, actor: Actor & { org: string }): Promise<{ changed: boolean; record: StoredCertificate }> {
+export async function changeStatus(db: Db, id: string, to: CertificateStatus, reason: string, actor: StatusActor): Promise<{ changed: boolean; record: StoredCertificate }> {
+  const clientRequestId = actor.clientRequestId ?? null
   const result = await db.transaction(async (tx) => {
     const [row] = await tx.select().from(certificates).where(eq(certificates.id, id)).for('update')
     // Another organisation's certificate is reported as absent: its existence is not theirs to learn.
@@ -35,8 +45,8 @@ export async function changeStatus(db: Db, id: string, to: CertificateStatus, re
     const from = row.status as CertificateStatus
     if (from === to) return { changed: false, row }
     if (!ALLOWED[from].includes(to)) throw new AppError('STATUS_CHANGE_NOT_ALLOWED', `A ${from} certificate cannot become ${to}`)
-    const [updated] = await tx.update(certificates).set({ status: to, statusChangedAt: new Date() }).where(eq(certificates.id, id)).returning()
-    await tx.insert(certificateStatusHistory).values({ certificateId: id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, fromStatus: from, toStatus: to, reason })
+    const [updated] = await tx.update(certificates).set({ status: to, statusChangedAt: sql`clock_timestamp()` }).where(eq(certificates.id, id)).returning()
+    await tx.insert(certificateStatusHistory).values({ certificateId: id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, clientRequestId, fromStatus: from, toStatus: to, reason: maskIdNumbersIn(reason) })
     await tx.insert(auditEvents).values({
       kind: 'certificate.status',
       subject: id,
@@ -44,6 +54,7 @@ export async function changeStatus(db: Db, id: string, to: CertificateStatus, re
       actorSub: actor.sub,
       actorOrg: actor.org,
       requestId: actor.requestId,
+      clientRequestId,
       details: { from, to },
     })
     return { changed: true, row: updated! }

@@ -33,11 +33,17 @@ export const auditEvents = pgTable(
   'audit_events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    // The clock when the row is written, not when its transaction began (`now()`): a transaction
+    // that waited on a lock must not stamp its event before the one it waited for.
+    at: timestamp('at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
     kind: text('kind').notNull(),
+    /** The caller's token subject; a holder's is a keyed hash (src/auth/subject.ts), never in clear. */
     actorSub: text('actor_sub'),
     actorOrg: text('actor_org'),
+    /** The service's own id for the request: clients cannot choose it. */
     requestId: text('request_id'),
+    /** The id the client sent in x-request-id, if any: a correlation hint, meaningful only with actor_org. */
+    clientRequestId: text('client_request_id'),
     subject: text('subject'),
     /** Keyed blind index of the holder concerned, never the ID number itself. */
     holderRef: text('holder_ref'),
@@ -150,19 +156,22 @@ export const certificates = pgTable(
   ],
 )
 
-/** Every status change: who, when, why, from, to. */
+/** Every status change: who, when, why, from, to; in the order of `id`. */
 export const certificateStatusHistory = pgTable(
   'certificate_status_history',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     certificateId: text('certificate_id').notNull(),
-    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    at: timestamp('at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
     actorSub: text('actor_sub'),
     actorOrg: text('actor_org'),
     requestId: text('request_id'),
+    clientRequestId: text('client_request_id'),
     fromStatus: text('from_status').notNull(),
     toStatus: text('to_status').notNull(),
+    /** Free text, stored with any ID-number-shaped run masked. */
     reason: text('reason').notNull(),
   },
-  (t) => [index('certificate_status_history_cert_idx').on(t.certificateId, t.at)],
+  // A certificate's changes are written under its row lock, so `id` (a sequence) is their order.
+  (t) => [index('certificate_status_history_cert_idx').on(t.certificateId, t.id)],
 )

@@ -44,7 +44,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
         if (request.body.grants.findIndex((o) => o.typeCode === g.typeCode) !== i) problems.push({ pointer: `/body/grants/${i}/typeCode`, code: 'DUPLICATE_TYPE', message: 'each type is granted once' })
       })
       if (problems.length > 0) throw new AppError('INVALID_GRANT', `${problems.length} problem(s) in the grants`, { errors: problems })
-      const { created } = await repo.put(org, request.body, { sub: request.user.sub, org: request.user.org, requestId: request.id })
+      const { created } = await repo.put(org, request.body, { sub: request.user.sub, org: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
       return reply.code(created ? 201 : 200).send((await repo.get(org))!)
     },
   )

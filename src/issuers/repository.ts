@@ -2,11 +2,14 @@ import { asc, eq, inArray } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { auditEvents, issuerKeys, issuers } from '../db/schema.js'
 import type { SigningCertificateInfo } from '../crypto/x509.js'
+import { maskIdNumbersIn } from '../ids/index.js'
 import type { Actor } from '../types/repository.js'
 import type { Issuer, IssuerKey } from './schemas.js'
 
 export type KeyRow = typeof issuerKeys.$inferSelect
 type IssuerRow = typeof issuers.$inferSelect
+/** The acting admin, and the client's x-request-id kept beside the service's own request id. */
+export type IssuerActor = Actor & { clientRequestId?: string | null }
 
 /** The state of a key at `now`, for display; the push check uses `keyWindowProblem`. */
 export function keyState(key: KeyRow, now = new Date()): IssuerKey['state'] {
@@ -51,8 +54,8 @@ function keyValues(issuerCode: string, info: SigningCertificateInfo) {
   }
 }
 
-function event(kind: string, subject: string, actor: Actor, details: Record<string, unknown>) {
-  return { kind, subject, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, details }
+function event(kind: string, subject: string, actor: IssuerActor, details: Record<string, unknown>) {
+  return { kind, subject, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, clientRequestId: actor.clientRequestId ?? null, details }
 }
 
 export function createIssuerRepository(db: Db) {
@@ -72,7 +75,7 @@ export function createIssuerRepository(db: Db) {
     },
 
     /** Creates or updates an issuer and adds new keys, with audit events, in one transaction. */
-    async put(code: string, def: { name: string; typeCodes: string[] }, newKeys: SigningCertificateInfo[], actor: Actor): Promise<{ created: boolean; issuer: Issuer }> {
+    async put(code: string, def: { name: string; typeCodes: string[] }, newKeys: SigningCertificateInfo[], actor: IssuerActor): Promise<{ created: boolean; issuer: Issuer }> {
       const created = await db.transaction(async (tx) => {
         const [existing] = await tx.select().from(issuers).where(eq(issuers.code, code)).for('update')
         if (existing) await tx.update(issuers).set({ name: def.name, typeCodes: def.typeCodes, updatedAt: new Date() }).where(eq(issuers.code, code))
@@ -87,7 +90,7 @@ export function createIssuerRepository(db: Db) {
       return { created, issuer: (await this.get(code))!.issuer }
     },
 
-    async addKey(code: string, info: SigningCertificateInfo, actor: Actor): Promise<IssuerKey> {
+    async addKey(code: string, info: SigningCertificateInfo, actor: IssuerActor): Promise<IssuerKey> {
       await db.transaction(async (tx) => {
         await tx.insert(issuerKeys).values(keyValues(code, info))
         await tx.insert(auditEvents).values(event('issuer.key.added', code, actor, { kid: info.kid, fingerprint256: info.fingerprint256 }))
@@ -98,13 +101,14 @@ export function createIssuerRepository(db: Db) {
 
     /**
      * Retires a key (it signs nothing new from `at`) or marks it compromised from `at` (what it
-     * signed from then on is invalid). An earlier instant never moves later.
+     * signed from then on is invalid). An earlier instant never moves later. The comment is free
+     * text: an ID number typed into it is stored masked.
      */
-    async revokeKey(key: KeyRow, reason: 'retired' | 'compromised', at: Date, comment: string | undefined, actor: Actor): Promise<IssuerKey> {
+    async revokeKey(key: KeyRow, reason: 'retired' | 'compromised', at: Date, comment: string | undefined, actor: IssuerActor): Promise<IssuerKey> {
       const earliest = (current: Date | null) => (current && current < at ? current : at)
       const change = reason === 'retired' ? { retiredAt: earliest(key.retiredAt) } : { compromisedAt: earliest(key.compromisedAt) }
       const [row] = await db.transaction(async (tx) => {
-        const updated = await tx.update(issuerKeys).set({ ...change, revocationComment: comment ?? key.revocationComment }).where(eq(issuerKeys.kid, key.kid)).returning()
+        const updated = await tx.update(issuerKeys).set({ ...change, revocationComment: comment !== undefined ? maskIdNumbersIn(comment) : key.revocationComment }).where(eq(issuerKeys.kid, key.kid)).returning()
         await tx.insert(auditEvents).values(event(`issuer.key.${reason}`, key.issuerCode, actor, { kid: key.kid, at: at.toISOString() }))
         return updated
       })

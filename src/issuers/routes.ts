@@ -18,7 +18,7 @@ export const issuerRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   app.addSchema(IssuerKey)
   app.addSchema(Issuer)
 
-  const actor = (request: FastifyRequest) => ({ sub: request.user.sub, org: request.user.org, requestId: request.id })
+  const actor = (request: FastifyRequest) => ({ sub: request.user.sub, org: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
   const checkCode = (code: string) => {
     if (!isValidCreditCode(code, creditCodeExceptions)) throw new AppError('INVALID_ISSUER_CODE')
     return code
@@ -47,7 +47,7 @@ export const issuerRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       schema: {
         tags: ['issuers'],
         summary: 'Register or update an issuer (admin)',
-        description: '201 when created, 200 when updated. Each signing certificate must chain to a trust anchor, be valid now, allow digital signatures, not be a CA, and carry an RSA ≥ 2048, P-256 or Ed25519 key. Every problem is listed in one 422.',
+        description: '201 when created, 200 when updated. Each signing certificate must chain to a trust anchor, be valid now, allow digital signatures, not be a CA, and carry an RSA ≥ 2048, P-256, Ed25519 or SM2 key; SM2 certificates and CAs signed SM2-with-SM3 (ID 1234567812345678) are checked as any other. Every problem is listed in one 422.',
         security: [{ bearer: [] }],
         params: IssuerCodeParams,
         body: IssuerDefinition,

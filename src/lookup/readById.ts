@@ -49,7 +49,7 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
     async (request) => {
       const { user } = request
       const row = await reader.byId(request.params.id)
-      const actor = { actorSub: user.sub, actorOrg: user.org, requestId: request.id }
+      const actor = { actorSub: user.sub, actorOrg: user.org, requestId: request.id, clientRequestId: request.clientRequestId }
       const asIssuer = row !== undefined && user.roles.includes('issuer') && row.issuerCode === user.org
       const asHolder = row !== undefined && user.holder !== undefined && row.holderIndex === holderIndex(config.dataProtection, user.holder.idType, user.holder.id)
       let purpose: { matterCode: string; reason: string } | undefined

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
-import { createAccessLog } from '../audit/accessLog.js'
+import { createAccessLog, maskedText } from '../audit/accessLog.js'
 import { signReceipt } from '../audit/receipts.js'
 import { createCertificateReader } from '../certificates/read.js'
 import { AppError } from '../errors.js'
@@ -19,7 +19,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   const grantsRepo = createGrantRepository(db)
   const accessLog = createAccessLog(db, app.log)
   app.addSchema(LookupResult)
-  const actorOf = (request: FastifyRequest) => ({ actorSub: request.user.sub, actorOrg: request.user.org, requestId: request.id })
+  const actorOf = (request: FastifyRequest) => ({ actorSub: request.user.sub, actorOrg: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
 
   app.post(
     '/v1/lookup',
@@ -36,7 +36,9 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       },
     },
     async (request) => {
-      const { holder, purpose, typeCodes, include = 'in-force' } = request.body
+      const { holder, typeCodes, include = 'in-force' } = request.body
+      // The purpose is typed by a person: an ID number in it is masked in the log and the receipt alike.
+      const purpose = maskedText(request.body.purpose)
       const holderRef = holderRefFor(config.dataProtection, holder, config.creditCodeExceptions)
       const { granted, rows: grantedRows } = await reader.grantedForHolder(request.user.org, purpose.matterCode, holderRef)
       const notGranted = (typeCodes ?? []).filter((t) => !granted.has(t))
