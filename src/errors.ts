@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { maskPersonalData } from './logging.js'
+import { maskedPath, maskPersonalData } from './logging.js'
 
 /**
  * The closed set of error codes. Clients switch on `code`; titles and details may change,
@@ -97,7 +97,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: A
     // Details may echo client input: never let an ID number through.
     detail: maskPersonalData(err.message),
     code: err.code,
-    instance: request.url.split('?')[0] ?? '/',
+    // The path is client input too (an unknown route, an identifier): masked like the detail.
+    instance: maskedPath(request.url),
     requestId: request.id,
   }
   if (err.errors) body.errors = err.errors.map((e) => ({ ...e, message: maskPersonalData(e.message) }))
@@ -230,7 +231,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const appError = toAppError(err)
     if (appError.status >= 500) {
       // Log the cause for operators; the client only ever sees the generic title.
-      request.log.error({ err: { type: err.name, code: fe(err), message: maskPersonalData(err.message), stack: err.stack } }, 'request failed')
+      // The stack repeats the message, which may quote the request's path or values.
+      request.log.error({ err: { type: err.name, code: fe(err), message: maskPersonalData(err.message), stack: maskPersonalData(err.stack ?? '') } }, 'request failed')
     } else {
       request.log.info({ code: appError.code, status: appError.status }, 'request rejected')
     }

@@ -5,6 +5,21 @@ import { maskIdNumbersIn } from './ids/index.js'
 /** Masks every national ID number in a text: `110105********002X`. */
 export const maskPersonalData = maskIdNumbersIn
 
+/**
+ * The path of a URL without its query, with ID numbers masked, also when they were
+ * percent-encoded (`%31%31%30…` is the same ID number to anyone who decodes it).
+ */
+export function maskedPath(url: string): string {
+  const path = url.split('?')[0] || '/'
+  let decoded = path
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    // Not valid percent-encoding: mask what is there.
+  }
+  return maskIdNumbersIn(decoded) === decoded ? maskIdNumbersIn(path) : maskIdNumbersIn(decoded)
+}
+
 // Headers worth logging; everything else (authorization, cookies, custom headers that may carry
 // personal data) stays out of the log.
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length', 'x-request-id', 'x-forwarded-for'] as const
@@ -36,8 +51,9 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
       serializers: {
         req: (req: FastifyRequest) => ({
           method: req.method,
-          // Routes carry no personal data by design; the query string is dropped anyway.
-          url: req.url.split('?')[0],
+          // Routes carry no personal data by design, but a caller may still put an ID number in a
+          // path (an unknown route, a mistyped identifier); the query string is dropped anyway.
+          url: maskedPath(req.url),
           remoteAddress: req.ip,
           headers: pickHeaders(req.headers),
         }),
