@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { X509Certificate } from 'node:crypto'
@@ -18,9 +19,11 @@ export interface Config {
   env: 'development' | 'production' | 'test'
   host: string
   port: number
-  database: { url: string | undefined; dataDir: string }
+  database: { url: string | undefined; dataDir: string; timeouts: DatabaseTimeouts }
   logLevel: string
   bodyLimit: number
+  /** Longest a client may take to send a whole request, headers and body, in ms (0: no limit). */
+  requestTimeoutMs: number
   rateLimit: { max: number; windowMs: number }
   trustProxy: boolean
   seedExamples: boolean
@@ -35,8 +38,17 @@ export interface Config {
   serviceKeys: ServiceKeys
   /** Largest certificate JWS accepted, in bytes. */
   maxCertificateBytes: number
+  /** Worker threads verifying SM2 signatures (0: on the main thread); no more than the cores. */
+  sm2Threads: number
   /** True when any configured key is one of keys.example/: the service says so loudly. */
   usingExampleKeys: boolean
+}
+
+/** Bounds on every PostgreSQL connection, so an outage answers 503 instead of hanging. */
+export interface DatabaseTimeouts {
+  connectMs: number
+  statementMs: number
+  lockMs: number
 }
 
 /** Every problem with the environment, reported at once. */
@@ -143,9 +155,18 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     env: nodeEnv as Config['env'],
     host: env.HOST ?? '127.0.0.1',
     port: int('PORT', 3000, 0, 65535),
-    database: { url, dataDir: resolve(cwd, env.DATA_DIR ?? './data') },
+    database: {
+      url,
+      dataDir: resolve(cwd, env.DATA_DIR ?? './data'),
+      timeouts: {
+        connectMs: int('DB_CONNECT_TIMEOUT_MS', 2000, 100, 60_000),
+        statementMs: int('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+        lockMs: int('DB_LOCK_TIMEOUT_MS', 2000, 100, 600_000),
+      },
+    },
     logLevel,
     bodyLimit: int('BODY_LIMIT', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 0, 600_000),
     rateLimit: { max: int('RATE_LIMIT_MAX', 1000, 0, 1_000_000), windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000) },
     trustProxy: bool('TRUST_PROXY', false),
     seedExamples: bool('SEED_EXAMPLES', !production),
@@ -161,6 +182,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     dataProtection: dataProtection!,
     serviceKeys: serviceKeys!,
     maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
+    sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
     usingExampleKeys,
   }
   if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from './db/errors.js'
 import { maskedPath, maskPersonalData } from './logging.js'
 
 /**
@@ -46,6 +47,7 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are larger than allowed' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
   NOT_READY: { status: 503, title: 'The service is not ready' },
+  DATABASE_UNAVAILABLE: { status: 503, title: 'The database is unreachable or too slow; retry shortly' },
   ACCESS_LOG_UNAVAILABLE: { status: 503, title: 'The access could not be logged, so no data is returned' },
 } as const satisfies Record<string, { status: number; title: string }>
 
@@ -101,7 +103,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: A
     instance: maskedPath(request.url),
     requestId: request.id,
   }
-  if (err.errors) body.errors = err.errors.map((e) => ({ ...e, message: maskPersonalData(e.message) }))
+  // A pointer names client-chosen member names too (an unknown property, a bad key): masked as well.
+  if (err.errors) body.errors = err.errors.map((e) => ({ ...e, pointer: maskPersonalData(e.pointer), message: maskPersonalData(e.message) }))
   if (err.headers) reply.headers(err.headers)
   return reply.code(err.status).type('application/problem+json').send(body)
 }
@@ -109,6 +112,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: A
 /** Maps anything thrown (ours, Fastify's, a plugin's) onto the closed set. */
 export function toAppError(err: FastifyError | AppError | Error): AppError {
   if (err instanceof AppError) return err
+  // An outage, a timeout or a server shutting down: the same request may succeed in a moment.
+  if (isDatabaseUnavailable(err)) return new AppError('DATABASE_UNAVAILABLE', undefined, { headers: { 'retry-after': '1' } })
   const fe = err as FastifyError
   if (fe.validation) {
     const where = fe.validationContext ?? 'body'
@@ -239,14 +244,21 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return sendProblem(request, reply, appError)
   })
 
-  app.setNotFoundHandler((request, reply) => {
+  // Unknown routes are answered in preParsing, after the onRequest hooks and before a byte of
+  // the body is read: nobody can make the service buffer a body that no route will take.
+  app.addHook('preParsing', async (request, reply) => {
+    if (request.is404) notFound(request, reply)
+  })
+  app.setNotFoundHandler((request, reply) => notFound(request, reply))
+
+  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const path = request.url.split('?')[0] ?? '/'
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
     if (allowed.length > 0) {
       return sendProblem(request, reply, new AppError('METHOD_NOT_ALLOWED', `Allowed: ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } }))
     }
     return sendProblem(request, reply, new AppError('ROUTE_NOT_FOUND'))
-  })
+  }
 }
 
 function fe(err: Error): string | undefined {

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { DataDirLockedError } from './db/lock.js'
 
 const DEV_KEYS_BANNER = `
 !!! ============================================================================ !!!
@@ -21,7 +22,17 @@ async function start(): Promise<void> {
     }
     throw err
   }
-  const app = await buildApp(config)
+  let app
+  try {
+    app = await buildApp(config)
+  } catch (err) {
+    // Another process has the embedded database open: an environment error, not a crash.
+    if (err instanceof DataDirLockedError) {
+      process.stderr.write(`zhengzhao: cannot start: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
   if (config.usingExampleKeys) {
     process.stderr.write(DEV_KEYS_BANNER)
     app.log.warn({ keyFiles: config.auth.keyFiles }, 'running on the development keys from keys.example/: not for production')

@@ -58,7 +58,7 @@ export async function withDatabase<T>(io: CliIo, fn: (database: Database, config
   const where = describeDatabase(config)
   let database: Database
   try {
-    database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: 2 })
+    database = await openDatabase({ ...config.database, poolSize: 2 })
   } catch (err) {
     throw usageError(`cannot open the database (${where}): ${(err as Error).message}`)
   }

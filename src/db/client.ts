@@ -5,7 +5,11 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { SQL } from 'drizzle-orm'
+import type { DatabaseTimeouts } from '../config.js'
+import { boundedPool } from './bounded.js'
+import { lockDataDir } from './lock.js'
 import * as schema from './schema.js'
+import { watchedSocketFactory } from './watchdog.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -41,16 +45,31 @@ export interface DatabaseOptions {
   dataDir?: string | undefined
   /** postgres pool size. */
   poolSize?: number
+  /** Bounds on PostgreSQL connections and statements (defaults: DEFAULT_TIMEOUTS). */
+  timeouts?: DatabaseTimeouts | undefined
 }
 
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 2000, statementMs: 5000, lockMs: 2000 }
+
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openPglite(opts.dataDir)
+  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10, opts.timeouts ?? DEFAULT_TIMEOUTS) : openPglite(opts.dataDir)
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir && !dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  const pg = new PGlite(dataDir)
-  await pg.waitReady
+  let unlock = () => {}
+  if (dataDir && !dataDir.startsWith('memory://')) {
+    mkdirSync(dataDir, { recursive: true })
+    // One process per folder: a second opener (service, migrate, seed) is refused here.
+    unlock = lockDataDir(dataDir)
+  }
+  let pg: PGlite
+  try {
+    pg = new PGlite(dataDir)
+    await pg.waitReady
+  } catch (err) {
+    unlock()
+    throw err
+  }
   const db = drizzlePglite(pg, { schema }) as unknown as Db
   let sessionTail = Promise.resolve()
   return {
@@ -70,36 +89,54 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
         release: async () => release(),
       }
     },
-    close: () => pg.close(),
+    close: () => pg.close().finally(unlock),
   }
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts): Promise<Database> {
+  // Every wait is bounded, so an outage answers 503 in seconds: connecting (connect_timeout),
+  // running or waiting on a lock (statement_timeout, lock_timeout, enforced by the server), a
+  // transaction left open, and a server that stops answering altogether (the watchdog, which
+  // allows the statement timeout and one second more before it gives up on a connection).
   const sql = postgres(url, {
     max,
-    connect_timeout: 5,
+    connect_timeout: timeouts.connectMs / 1000,
+    idle_timeout: 60,
+    // The driver's default waits up to 20 s (3^failures / 100) before reconnecting after failed
+    // attempts: requests queued behind it would hang through an outage and for seconds after the
+    // database returns. A request's own attempt fails fast anyway (refused, or connect_timeout).
+    backoff: (failures: number) => Math.min(0.05 * 2 ** failures, 0.25),
+    max_lifetime: 30 * 60,
+    // The driver supports `socket` (a factory) but does not declare it.
+    ...({ socket: watchedSocketFactory(timeouts.statementMs + 1000) } as object),
     onnotice: () => {},
     // Keep the driver quiet: connection errors surface through queries and /readyz.
-    connection: { application_name: 'zhengzhao' },
+    connection: {
+      application_name: 'zhengzhao',
+      statement_timeout: timeouts.statementMs,
+      lock_timeout: timeouts.lockMs,
+      idle_in_transaction_session_timeout: timeouts.statementMs * 2,
+    },
   })
-  const db = drizzlePostgres(sql, { schema }) as unknown as Db
+  const db = drizzlePostgres(boundedPool(sql, timeouts.statementMs + 1000), { schema }) as unknown as Db
   return {
     kind: 'postgres',
     db,
     ping: (timeoutMs = 2000) => withTimeout(sql`select 1`.then(() => undefined), timeoutMs),
+    // A session is its own connection, outside the bounded pool: a migration may build an index
+    // for minutes, and replicas wait their turn on the migration lock as long as it takes.
     session: async () => {
-      const reserved = await sql.reserve()
+      const own = postgres(url, { max: 1, connect_timeout: timeouts.connectMs / 1000, onnotice: () => {}, connection: { application_name: 'zhengzhao-session' } })
       return {
-        query: async <T>(text: string, params?: unknown[]) =>
-          (await reserved.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[],
-        release: async () => reserved.release(),
+        query: async <T>(text: string, params?: unknown[]) => (await own.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[],
+        release: () => own.end({ timeout: 5 }),
       }
     },
     close: () => sql.end({ timeout: 5 }),
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`database did not answer within ${ms} ms`)), ms)

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { Database } from '../db/client.js'
+import { withTimeout, type Database } from '../db/client.js'
 import { migrationsApplied } from '../db/migrate.js'
 import { Problem } from '../schemas.js'
 
@@ -32,7 +32,8 @@ export async function healthRoutes(app: FastifyInstance, opts: { database: Datab
       } catch {
         return reply.code(503).send({ status: 'not ready', database: 'unreachable', migrations: 'unknown' })
       }
-      if (!migrated) migrated = await migrationsApplied(database).catch(() => false)
+      // Bounded like the ping: a probe never hangs on a database that stopped answering.
+      if (!migrated) migrated = await withTimeout(migrationsApplied(database), 2000).catch(() => false)
       if (!migrated) return reply.code(503).send({ status: 'not ready', database: 'ok', migrations: 'pending' })
       return { status: 'ready', database: 'ok', migrations: 'applied' }
     },

@@ -4,14 +4,15 @@ import type { X509Certificate } from 'node:crypto'
 import { EXAMPLE_KEYS_DIR } from '../config.js'
 import { checkSigningCertificate } from '../crypto/x509.js'
 import type { Db } from '../db/client.js'
+import { isUniqueViolation } from '../db/errors.js'
 import { EXAMPLE_CATALOGUE, EXAMPLE_ISSUERS } from '../types/catalogue.js'
 import { createIssuerRepository } from './repository.js'
 
 /**
  * Registers the example issuers with their development certificates from keys.example/, so a
  * fresh development start can take pushes signed with `zhengzhao sign --p12 keys.example/…`.
- * Issuers that exist are left alone; certificates that do not chain to the configured anchors
- * (another key set) are skipped.
+ * Issuers that exist are left alone, also when another process created them a moment ago;
+ * certificates that do not chain to the configured anchors (another key set) are skipped.
  */
 export async function seedExampleIssuers(db: Db, anchors: readonly X509Certificate[]): Promise<{ created: number; unchanged: number; skipped: number }> {
   const issuers = createIssuerRepository(db)
@@ -28,8 +29,13 @@ export async function seedExampleIssuers(db: Db, anchors: readonly X509Certifica
       continue
     }
     const typeCodes = EXAMPLE_CATALOGUE.filter((c) => c.definition.issuers.includes(code)).map((c) => c.typeCode)
-    await issuers.put(code, { name, typeCodes }, [checked.value], { sub: 'zhengzhao-seed', org: null, requestId: null })
-    counts.created++
+    try {
+      await issuers.put(code, { name, typeCodes }, [checked.value], { sub: 'zhengzhao-seed', org: null, requestId: null })
+      counts.created++
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      counts.unchanged++
+    }
   }
   return counts
 }
