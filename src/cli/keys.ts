@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import {
   DEV_CA_CERT_FILE,
+  DEV_CA_SM2_CERT_FILE,
+  DEV_CA_SM2_PRIVATE_KEY_FILE,
   DEV_DATA_PROTECTION_FILE,
   DEV_P12_PASSWORD,
   DEV_TRUST_ANCHORS_FILE,
@@ -16,6 +18,8 @@ import { DEV_JWKS_FILE, DEV_PRIVATE_KEY_FILE, generateDevKeySet, isPrivateKeyFil
 import { EXAMPLE_ISSUERS } from '../types/catalogue.js'
 import { printJson, usageError, type CliIo } from './io.js'
 
+const SM2_EXAMPLE = EXAMPLE_ISSUERS.find((i) => i.keyType === 'sm2')?.code ?? '<code>'
+
 interface KeysOptions {
   out: string
   force?: boolean
@@ -25,7 +29,7 @@ interface KeysOptions {
 export function registerKeysCommand(program: Command, io: CliIo): void {
   program
     .command('keys')
-    .description('write a fresh development key set: identity provider, CA, example issuers, data-protection keys')
+    .description('write a fresh development key set: identity provider, RSA and SM2 CAs, example issuers, data-protection keys')
     .requiredOption('--out <dir>', 'folder to write the key set to (created if missing)')
     .option('--force', 'overwrite files that already exist')
     .option('--json', 'print the result as JSON')
@@ -37,10 +41,15 @@ Development and tests only. Writes:
       the identity provider: "zhengzhao token" signs with the key; AUTH_KEYS points at the JWKS
   ${DEV_CA_CERT_FILE}, dev-ca.private.pem
       a development root CA (RSA-2048)
+  ${DEV_CA_SM2_CERT_FILE}, ${DEV_CA_SM2_PRIVATE_KEY_FILE}
+      a development SM2 root CA (国密: SM2 key, signed SM2-with-SM3 with the ID 1234567812345678)
   ${DEV_TRUST_ANCHORS_FILE}
-      the root again, as the bundle TRUST_ANCHORS points at
+      both roots, as the bundle TRUST_ANCHORS points at
   issuer-<code>.cert.pem, issuer-<code>.private.pem, issuer-<code>.p12
       a signing certificate and key per example issuer, for "zhengzhao sign" (.p12 password ${DEV_P12_PASSWORD})
+  issuer-${SM2_EXAMPLE}.cert.pem, issuer-${SM2_EXAMPLE}.private.pem
+      the SM2 example issuer: certificate under the SM2 root and PKCS#8 key as
+      "openssl genpkey -algorithm SM2" writes it; no .p12 (sign with --key, alg SM2)
   ${DEV_DATA_PROTECTION_FILE}
       blind-index and encryption-at-rest keys: what DATA_PROTECTION_KEYS points at
 Private keys, .p12 files and the data-protection keys are written with mode 0600.
@@ -79,7 +88,13 @@ async function writeKeySet(opts: KeysOptions, io: CliIo): Promise<void> {
 
 function report(io: CliIo, dir: string, kid: string, paths: string[], json: boolean): void {
   const at = (name: string) => join(dir, name)
-  const issuers = EXAMPLE_ISSUERS.map(({ code }) => ({ code, certificate: at(issuerCertFile(code)), privateKey: at(issuerPrivateKeyFile(code)), p12: at(issuerP12File(code)) }))
+  const issuers = EXAMPLE_ISSUERS.map(({ code, keyType }) => ({
+    code,
+    keyType: keyType ?? 'rsa',
+    certificate: at(issuerCertFile(code)),
+    privateKey: at(issuerPrivateKeyFile(code)),
+    ...(keyType === 'sm2' ? {} : { p12: at(issuerP12File(code)) }),
+  }))
   if (json) {
     return printJson(io, {
       dir,
@@ -92,13 +107,15 @@ function report(io: CliIo, dir: string, kid: string, paths: string[], json: bool
       issuers,
     })
   }
-  const first = issuers[0]!
+  const first = issuers.find((i) => i.p12 !== undefined)!
+  const sm2 = issuers.filter((i) => i.keyType === 'sm2')
   io.stdout(
     [
       `Wrote ${at(DEV_PRIVATE_KEY_FILE)} (identity provider's private signing key, mode 0600)`,
       `Wrote ${at(DEV_JWKS_FILE)} (its public JWKS, kid ${kid})`,
-      `Wrote ${at(DEV_CA_CERT_FILE)} and ${at(DEV_TRUST_ANCHORS_FILE)} (development root CA)`,
-      `Wrote ${issuers.length} example issuers' certificates, private keys and .p12 files (password ${DEV_P12_PASSWORD})`,
+      `Wrote ${at(DEV_CA_CERT_FILE)} and ${at(DEV_CA_SM2_CERT_FILE)} (development root CAs, RSA and SM2) and ${at(DEV_TRUST_ANCHORS_FILE)} (both)`,
+      `Wrote ${issuers.length - sm2.length} RSA example issuers' certificates, private keys and .p12 files (password ${DEV_P12_PASSWORD})`,
+      `Wrote ${sm2.length} SM2 example issuer's certificate and private key (${sm2.map((i) => i.code).join(', ')}; no .p12)`,
       `Wrote ${at(DEV_DATA_PROTECTION_FILE)} (data-protection keys, mode 0600)`,
       '',
       'Development only. Point the service at them and sign tokens and certificates with them:',
@@ -107,6 +124,7 @@ function report(io: CliIo, dir: string, kid: string, paths: string[], json: bool
       `  DATA_PROTECTION_KEYS=${at(DEV_DATA_PROTECTION_FILE)}`,
       `  zhengzhao token --key ${at(DEV_PRIVATE_KEY_FILE)} --role reader --org <credit code> --sub <subject>`,
       `  zhengzhao sign certificate.json --p12 ${first.p12} --password-env P12_PASSWORD --out certificate.jws`,
+      ...sm2.map((i) => `  zhengzhao sign certificate.json --key ${i.privateKey} --out certificate.jws   # alg SM2`),
       '',
     ].join('\n'),
   )

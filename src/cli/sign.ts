@@ -21,11 +21,11 @@ export function registerSignCommand(program: Command, io: CliIo): void {
     .command('sign')
     .description("sign a certificate JSON file (DESIGN.md §3) as its issuer and print the compact JWS")
     .argument('<file>', 'the certificate payload, a JSON file')
-    .option('--key <file>', 'private key, PEM: PKCS#8, PKCS#1 or SEC1 (P-256, Ed25519 or RSA ≥ 2048 bits)')
+    .option('--key <file>', 'private key, PEM: PKCS#8, PKCS#1 or SEC1 (P-256, Ed25519, RSA ≥ 2048 bits, or SM2 as "openssl genpkey -algorithm SM2" writes it)')
     .option('--p12 <file>', 'PKCS#12 file holding the signing key')
     .option('--password <password>', 'password of the .p12 or of an encrypted PEM key (visible to other local users: prefer --password-env)')
     .option('--password-env <var>', 'read the password from this environment variable')
-    .addOption(new Option('--alg <alg>', 'signature algorithm (default by key: ES256, EdDSA, RS256)').choices(CERT_SIGNING_ALGORITHMS))
+    .addOption(new Option('--alg <alg>', 'signature algorithm (default by key: ES256, EdDSA, RS256, SM2)').choices(CERT_SIGNING_ALGORITHMS))
     .option('--out <file>', 'write the JWS to this file instead of stdout')
     .option('--no-check', 'sign without checking the identifier and holder ID first (to test the server\'s rejections)')
     .addHelpText(
@@ -37,10 +37,17 @@ holder ID is a valid citizen ID number (idType 111) or credit code (idType 001).
 is listed and nothing is signed (exit 1). The JWS header carries alg, kid (the key's RFC 7638
 thumbprint) and typ zhengzhao-cert+jws.
 
+alg is chosen from the key: P-256 ES256, Ed25519 EdDSA, RSA RS256 (PS256 with --alg), and an
+SM2 key (国密) SM2: SM2-with-SM3 with the ID 1234567812345678, the signature 64 bytes r‖s, kid
+the thumbprint of the JWK {"crv":"SM2","kty":"EC",x,y}. An SM2 key is read from PEM (PKCS#8
+as "openssl genpkey -algorithm SM2" writes it, encrypted PKCS#8, or SEC1) or from a .p12 that
+openssl made; "zhengzhao keys" writes its SM2 example issuer's key as PEM only.
+
 Examples:
   $ zhengzhao sign licence.json --key issuer.private.pem > licence.jws
   $ P12_PASSWORD=zhengzhao-dev zhengzhao sign licence.json --p12 keys.example/issuer-11330105002500287C.p12 --password-env P12_PASSWORD --out licence.jws
   $ zhengzhao sign licence.json --key rsa.private.pem --alg PS256 --out licence.jws
+  $ zhengzhao sign licence.json --key keys.example/issuer-11330102MB2345678W.private.pem --out licence.jws   # alg SM2
   $ zhengzhao sign broken.json --key issuer.private.pem --no-check --out broken.jws`,
     )
     .action((file: string, opts: SignOptions) => sign(file, opts, io))

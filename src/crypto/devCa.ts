@@ -1,11 +1,16 @@
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto'
 import { promisify } from 'node:util'
 import forge from 'node-forge'
+import { makeSm2Certificate, type Sm2CertSubject } from './devCaSm2.js'
+import { generateSm2KeyPair, type Sm2KeyPair } from './sm2Keys.js'
 
 /** The development root CA: its certificate and private key. */
 export const DEV_CA_CERT_FILE = 'dev-ca.cert.pem'
 export const DEV_CA_PRIVATE_KEY_FILE = 'dev-ca.private.pem'
-/** The root again, as the bundle the service's TRUST_ANCHORS points at. */
+/** The development SM2 root CA (国密): its certificate (SM2-with-SM3) and private key. */
+export const DEV_CA_SM2_CERT_FILE = 'dev-ca-sm2.cert.pem'
+export const DEV_CA_SM2_PRIVATE_KEY_FILE = 'dev-ca-sm2.private.pem'
+/** Both roots (RSA, then SM2), as the bundle the service's TRUST_ANCHORS points at. */
 export const DEV_TRUST_ANCHORS_FILE = 'trust-anchors.pem'
 /** Blind-index and encryption-at-rest keys: what DATA_PROTECTION_KEYS points at. */
 export const DEV_DATA_PROTECTION_FILE = 'data-protection.json'
@@ -16,6 +21,13 @@ export const issuerCertFile = (code: string): string => `issuer-${code}.cert.pem
 export const issuerPrivateKeyFile = (code: string): string => `issuer-${code}.private.pem`
 export const issuerP12File = (code: string): string => `issuer-${code}.p12`
 
+/** An example issuer; `keyType` 'sm2' gets an SM2 key under the SM2 root, else RSA under the RSA root. */
+export interface DevIssuer {
+  code: string
+  name: string
+  keyType?: 'rsa' | 'sm2'
+}
+
 export interface DevPki {
   /** File name → contents, ready to write; the .p12 files are binary. */
   files: Record<string, string | Buffer>
@@ -23,6 +35,7 @@ export interface DevPki {
 
 const ROOT_CN = 'Zhengzhao Development Root CA'
 const ROOT_O = 'Zhengzhao (development only)'
+const SM2_ROOT: Sm2CertSubject = { commonName: 'Zhengzhao Development SM2 Root CA', organizationName: ROOT_O }
 const RSA_BITS = 2048
 const ROOT_YEARS = 10
 const ISSUER_YEARS = 3
@@ -57,12 +70,17 @@ function randomSerial(): string {
   return bytes.toString('hex')
 }
 
+function period(years: number): { notBefore: Date; notAfter: Date } {
+  const notBefore = new Date(Date.now() - CLOCK_SKEW_MS)
+  const notAfter = new Date(notBefore)
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + years)
+  return { notBefore, notAfter }
+}
+
 function validity(cert: forge.pki.Certificate, years: number): void {
-  const from = new Date(Date.now() - CLOCK_SKEW_MS)
-  const until = new Date(from)
-  until.setUTCFullYear(until.getUTCFullYear() + years)
-  cert.validity.notBefore = from
-  cert.validity.notAfter = until
+  const { notBefore, notAfter } = period(years)
+  cert.validity.notBefore = notBefore
+  cert.validity.notAfter = notAfter
 }
 
 function makeRoot(keys: forge.pki.rsa.KeyPair): forge.pki.Certificate {
@@ -114,23 +132,41 @@ function dataProtectionKeys(): string {
 
 const pkcs8 = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }).toString()
 
+/** The SM2 root and its issuers' certificates and keys (no .p12: forge cannot wrap an SM2 key). */
+function sm2Pki(issuers: readonly DevIssuer[]): { rootPem: string; files: Record<string, string> } {
+  const root = generateSm2KeyPair()
+  const rootPem = makeSm2Certificate({ subject: SM2_ROOT, subjectKey: root, selfKey: root.key, ca: true, ...period(ROOT_YEARS) })
+  const files: Record<string, string> = { [DEV_CA_SM2_CERT_FILE]: rootPem, [DEV_CA_SM2_PRIVATE_KEY_FILE]: root.privateKeyPem }
+  for (const issuer of issuers) {
+    const keys: Sm2KeyPair = generateSm2KeyPair()
+    const subject = { commonName: issuer.name, organizationName: issuer.name, serialNumber: issuer.code }
+    files[issuerCertFile(issuer.code)] = makeSm2Certificate({ subject, subjectKey: keys, issuer: { subject: SM2_ROOT, key: root.key, spki: root.spki }, ca: false, ...period(ISSUER_YEARS) })
+    files[issuerPrivateKeyFile(issuer.code)] = keys.privateKeyPem
+  }
+  return { rootPem, files }
+}
+
 /**
- * A fresh development PKI: a self-signed RSA root, one RSA signing certificate per issuer
- * (PEM key, PEM certificate, and a .p12 with key, certificate and root), and the service's
- * data-protection keys. Development only: every key is meant to be published in keys.example/.
- * Pure: the caller decides where the files go.
+ * A fresh development PKI: a self-signed RSA root and one RSA signing certificate per RSA
+ * issuer (PEM key, PEM certificate, and a .p12 with key, certificate and root); a self-signed
+ * SM2 root (SM2-with-SM3) and one SM2 signing certificate and PKCS#8 key per SM2 issuer; the
+ * trust bundle with both roots; and the service's data-protection keys. Development only: every
+ * key is meant to be published in keys.example/. Pure: the caller decides where the files go.
  */
-export async function generateDevPki(issuers: ReadonlyArray<{ code: string; name: string }>): Promise<DevPki> {
-  const [rootKeys, ...issuerKeys] = await Promise.all([rsaKeyPair(), ...issuers.map(() => rsaKeyPair())])
+export async function generateDevPki(issuers: readonly DevIssuer[]): Promise<DevPki> {
+  const rsaIssuers = issuers.filter((i) => i.keyType !== 'sm2')
+  const [rootKeys, ...issuerKeys] = await Promise.all([rsaKeyPair(), ...rsaIssuers.map(() => rsaKeyPair())])
   const root = makeRoot(rootKeys!.forge)
   const rootPem = forge.pki.certificateToPem(root)
+  const sm2 = sm2Pki(issuers.filter((i) => i.keyType === 'sm2'))
   const files: Record<string, string | Buffer> = {
     [DEV_CA_CERT_FILE]: rootPem,
     [DEV_CA_PRIVATE_KEY_FILE]: pkcs8(rootKeys!.node),
-    [DEV_TRUST_ANCHORS_FILE]: rootPem,
+    [DEV_TRUST_ANCHORS_FILE]: rootPem + sm2.rootPem,
     [DEV_DATA_PROTECTION_FILE]: dataProtectionKeys(),
+    ...sm2.files,
   }
-  issuers.forEach((issuer, i) => {
+  rsaIssuers.forEach((issuer, i) => {
     const keys = issuerKeys[i]!
     const cert = makeIssuerCert(issuer, keys.forge, root, rootKeys!.forge.privateKey)
     files[issuerCertFile(issuer.code)] = forge.pki.certificateToPem(cert)

@@ -6,13 +6,19 @@ const WESTLAKE_AMR = '11330105002500287C' // 杭州市西湖区市场监督管�
 const HANGZHOU_CIVIL_AFFAIRS = '11330100MB1234567E'
 const HANGZHOU_UNIVERSITY = '12330100MB0123456R'
 const HANGZHOU_REAL_ESTATE = '11440300MB3456789N'
+// Signs with SM2 (国密) under the development SM2 root, as Chinese issuing systems do.
+const SHANGCHENG_AMR = '11330102MB2345678W'
 
-/** The example issuers, with the types each may issue (their development keys are in keys.example/). */
-export const EXAMPLE_ISSUERS: ReadonlyArray<{ code: string; name: string }> = [
+/**
+ * The example issuers, with the types each may issue (their development keys are in
+ * keys.example/): RSA keys under the RSA root, unless `keyType` says SM2.
+ */
+export const EXAMPLE_ISSUERS: ReadonlyArray<{ code: string; name: string; keyType?: 'sm2' }> = [
   { code: WESTLAKE_AMR, name: '杭州市西湖区市场监督管理局' },
   { code: HANGZHOU_CIVIL_AFFAIRS, name: '杭州市民政局' },
   { code: HANGZHOU_UNIVERSITY, name: '杭州示例大学' },
   { code: HANGZHOU_REAL_ESTATE, name: '深圳市不动产登记中心' },
+  { code: SHANGCHENG_AMR, name: '杭州市上城区市场监督管理局', keyType: 'sm2' },
 ]
 
 const date = { type: 'string', format: 'date' }
@@ -24,7 +30,7 @@ export const EXAMPLE_CATALOGUE: ReadonlyArray<{ typeCode: string; definition: Ty
       name: '营业执照',
       description: 'Business licence (organisations)',
       holderIdTypes: ['001'],
-      issuers: [WESTLAKE_AMR],
+      issuers: [WESTLAKE_AMR, SHANGCHENG_AMR],
       dataSchema: {
         type: 'object',
         required: ['enterpriseType', 'legalRepresentative', 'address', 'businessScope'],

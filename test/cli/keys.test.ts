@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { DEV_AUDIENCE, DEV_ISSUER, EXAMPLE_KEYS_DIR } from '../../src/config.js'
+import { checkSigningCertificate, parseTrustAnchors } from '../../src/crypto/x509.js'
 import { EXAMPLE_ISSUERS } from '../../src/types/catalogue.js'
 import { ORG, runCli } from './fixtures/cli.js'
 
@@ -12,14 +13,19 @@ const PRIVATE = 'idp-es256.private.pem'
 const PKI_FILES: [string, number][] = [
   ['dev-ca.cert.pem', 0o644],
   ['dev-ca.private.pem', 0o600],
+  ['dev-ca-sm2.cert.pem', 0o644],
+  ['dev-ca-sm2.private.pem', 0o600],
   ['trust-anchors.pem', 0o644],
   ['data-protection.json', 0o600],
-  ...EXAMPLE_ISSUERS.flatMap(({ code }): [string, number][] => [
+  ...EXAMPLE_ISSUERS.flatMap(({ code, keyType }): [string, number][] => [
     [`issuer-${code}.cert.pem`, 0o644],
     [`issuer-${code}.private.pem`, 0o600],
-    [`issuer-${code}.p12`, 0o600],
+    // forge cannot wrap an SM2 key in PKCS#12: the SM2 issuer signs with --key.
+    ...(keyType === 'sm2' ? [] : [[`issuer-${code}.p12`, 0o600] as [string, number]]),
   ]),
 ]
+const RSA_ISSUERS = EXAMPLE_ISSUERS.filter((i) => i.keyType !== 'sm2')
+const SM2_ISSUERS = EXAMPLE_ISSUERS.filter((i) => i.keyType === 'sm2')
 const JWKS = 'idp.jwks.json'
 const readJwks = (dir: string) => JSON.parse(readFileSync(join(dir, JWKS), 'utf8')) as JSONWebKeySet
 
@@ -42,7 +48,7 @@ t.test('keys writes a set, refuses to overwrite it, and replaces it with --force
 
   const forced = await runCli(['keys', '--out', dir, '--force', '--json'])
   t.equal(forced.code, 0, forced.stderr)
-  const result = JSON.parse(forced.stdout) as { kid: string; authKeys: string; trustAnchors: string; dataProtectionKeys: string; files: string[]; issuers: { code: string; p12: string }[] }
+  const result = JSON.parse(forced.stdout) as { kid: string; authKeys: string; trustAnchors: string; dataProtectionKeys: string; files: string[]; issuers: { code: string; keyType: string; p12?: string }[] }
   t.not(result.kid, kid, 'replaced with a new key')
   t.equal(result.kid, readJwks(dir).keys[0]!.kid)
   t.equal(result.authKeys, join(dir, JWKS))
@@ -51,6 +57,8 @@ t.test('keys writes a set, refuses to overwrite it, and replaces it with --force
   t.same(result.files.sort(), [PRIVATE, JWKS, 'service-ed25519.private.pem', ...PKI_FILES.map(([name]) => name)].map((name) => join(dir, name)).sort())
   t.equal(statSync(join(dir, 'service-ed25519.private.pem')).mode & 0o777, 0o600, 'the service key is 0600 too')
   t.same(result.issuers.map((i) => i.code), EXAMPLE_ISSUERS.map((i) => i.code))
+  t.ok(SM2_ISSUERS.length > 0, 'an SM2 example issuer')
+  for (const { code } of SM2_ISSUERS) t.match(result.issuers.find((i) => i.code === code), { keyType: 'sm2', p12: undefined }, `${code}: SM2, no .p12`)
   t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600, 'still 0600 after overwrite')
 })
 
@@ -99,18 +107,31 @@ t.test('the issuer certificates chain to the root written beside them, and a ref
 
   t.equal((await runCli(['keys', '--out', dir, '--force'])).code, 0)
   const root = new X509Certificate(readFileSync(join(dir, 'trust-anchors.pem')))
-  for (const { code } of EXAMPLE_ISSUERS) {
+  for (const { code } of RSA_ISSUERS) {
     const cert = new X509Certificate(readFileSync(join(dir, `issuer-${code}.cert.pem`)))
     t.ok(cert.checkIssued(root) && cert.verify(root.publicKey), `${code} chains to the root`)
     t.match(cert.subject, `serialNumber=${code}`)
   }
+  await issuersRegisterAgainst(t, dir)
 })
+
+/** Every example issuer's certificate passes the service's own check against the bundle beside it (SM2 ones under the SM2 root). */
+async function issuersRegisterAgainst(t: Test, dir: string): Promise<void> {
+  const anchors = parseTrustAnchors(readFileSync(join(dir, 'trust-anchors.pem'), 'utf8'))
+  t.equal(anchors.length, 2, 'the bundle holds the RSA and the SM2 root')
+  for (const { code, keyType } of EXAMPLE_ISSUERS) {
+    const checked = await checkSigningCertificate(readFileSync(join(dir, `issuer-${code}.cert.pem`), 'utf8'), anchors)
+    t.ok(checked.ok, `${code} registers against ${dir}/trust-anchors.pem`)
+    if (checked.ok) t.same(checked.value.algorithms, keyType === 'sm2' ? ['SM2'] : ['RS256', 'PS256'])
+  }
+}
 
 t.test('the committed keys.example has the development PKI too, chaining to its trust anchors', async (t) => {
   const root = new X509Certificate(readFileSync(join(EXAMPLE_KEYS_DIR, 'trust-anchors.pem')))
   t.ok(root.ca)
-  for (const { code } of EXAMPLE_ISSUERS) {
+  for (const { code } of RSA_ISSUERS) {
     const cert = new X509Certificate(readFileSync(join(EXAMPLE_KEYS_DIR, `issuer-${code}.cert.pem`)))
     t.ok(cert.verify(root.publicKey), `${code} chains to keys.example/trust-anchors.pem`)
   }
+  await issuersRegisterAgainst(t, EXAMPLE_KEYS_DIR)
 })

@@ -8,6 +8,8 @@ import { parseDataProtectionKeys } from '../../src/crypto/dataProtection.js'
 import {
   DEV_CA_CERT_FILE,
   DEV_CA_PRIVATE_KEY_FILE,
+  DEV_CA_SM2_CERT_FILE,
+  DEV_CA_SM2_PRIVATE_KEY_FILE,
   DEV_DATA_PROTECTION_FILE,
   DEV_P12_PASSWORD,
   DEV_TRUST_ANCHORS_FILE,
@@ -33,11 +35,12 @@ const years = (cert: X509Certificate) => (Date.parse(cert.validTo) - Date.parse(
 const spkiOf = (key: KeyObject) => (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' })
 
 t.test('writes every file, and only the expected ones', async (t) => {
-  const expected = [DEV_CA_CERT_FILE, DEV_CA_PRIVATE_KEY_FILE, DEV_TRUST_ANCHORS_FILE, DEV_DATA_PROTECTION_FILE]
+  // The SM2 root is written even when no issuer signs with SM2.
+  const expected = [DEV_CA_CERT_FILE, DEV_CA_PRIVATE_KEY_FILE, DEV_CA_SM2_CERT_FILE, DEV_CA_SM2_PRIVATE_KEY_FILE, DEV_TRUST_ANCHORS_FILE, DEV_DATA_PROTECTION_FILE]
   for (const { code } of ISSUERS) expected.push(issuerCertFile(code), issuerPrivateKeyFile(code), issuerP12File(code))
   t.same(Object.keys(pki.files).sort(), expected.sort())
   t.ok(Buffer.isBuffer(pki.files[issuerP12File(WESTLAKE.code)]), '.p12 is binary')
-  t.equal(text(DEV_TRUST_ANCHORS_FILE), text(DEV_CA_CERT_FILE), 'the trust bundle is the root')
+  t.equal(text(DEV_TRUST_ANCHORS_FILE), text(DEV_CA_CERT_FILE) + text(DEV_CA_SM2_CERT_FILE), 'the trust bundle is both roots, RSA first')
   t.same(Object.keys(pki.files).filter(isSecretPkiFile).sort(), expected.filter((f) => /private|p12|data-protection/.test(f)).sort())
 })
 
