@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import authPlugin from './auth/plugin.js'
 import type { Config } from './config.js'
+import { installSm2Pool } from './crypto/sm2Pool.js'
 import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { AppError, clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js'
@@ -96,6 +97,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store')
   })
   if (ownsDatabase) app.addHook('onClose', () => database.close())
+  // SM2 signatures are JavaScript arithmetic: checked on worker threads, started on the first one.
+  const sm2 = installSm2Pool(config.sm2Threads)
+  app.addHook('onClose', () => sm2.close())
 
   // JSON API: no HTML of ours needs a CSP except /docs, which sets its own (staticCSP).
   await app.register(helmet, { contentSecurityPolicy: false, global: true })

@@ -59,6 +59,15 @@ export function verifySm2Jws(jws: string, key: Sm2PublicKey): boolean {
   return sm2Verify(key, Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), signature, 'raw')
 }
 
+// Where SM2 signatures are checked: on this thread, unless the app has handed them to a worker
+// pool (crypto/sm2Pool.ts). One per process, as the pool's threads are sized to the cores.
+let sm2Offload: ((jws: string, key: Sm2PublicKey) => Promise<boolean>) | undefined
+
+/** Sends SM2 verifications to `verify` (a worker pool's) instead of this thread; undefined brings them back. */
+export function offloadSm2Verification(verify: ((jws: string, key: Sm2PublicKey) => Promise<boolean>) | undefined): void {
+  sm2Offload = verify
+}
+
 /**
  * Whether `jws` carries a valid `alg` signature by the key in `publicKeyPem`. The caller has
  * already pinned `alg` (the header's, checked against the allow-list and the key's algorithms).
@@ -66,7 +75,7 @@ export function verifySm2Jws(jws: string, key: Sm2PublicKey): boolean {
 export async function verifyJwsSignature(jws: string, alg: SigningAlgorithm, publicKeyPem: string, keyId: string = publicKeyPem): Promise<boolean> {
   const key = await verifierKey(keyId, publicKeyPem, alg)
   if (!key) return false
-  if (key.alg === 'SM2') return verifySm2Jws(jws, key.key)
+  if (key.alg === 'SM2') return sm2Offload ? sm2Offload(jws, key.key) : verifySm2Jws(jws, key.key)
   try {
     await compactVerify(jws, key.key, { algorithms: [alg] })
     return true

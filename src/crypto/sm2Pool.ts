@@ -1,0 +1,110 @@
+import { Piscina } from 'piscina'
+import { offloadSm2Verification } from './jwsVerify.js'
+import type { Sm2PublicKey } from './sm2.js'
+import type { Sm2Task } from './sm2Worker.js'
+
+/**
+ * SM2 verification on worker threads. SM2 is JavaScript arithmetic (crypto/sm2.ts), so unlike the
+ * algorithms node:crypto runs on libuv's thread pool it would hold the main thread: a batch of
+ * 1,000 SM2 certificates is more than a second of one core. The pool spreads those checks over
+ * the cores. Each thread parses a key once and keeps its own precomputed tables, so there are no
+ * more threads than cores. Any failure in a worker (it could not start, it crashed) is "does not
+ * verify", never an error: a signature is valid only when a verification said so.
+ */
+
+export interface Sm2PoolStats {
+  /** Verifications sent to the workers since the pool was made. */
+  tasks: number
+  /** Of those, how many failed in the worker (answered "does not verify"). */
+  failures: number
+  /** Worker threads running now. */
+  threads: number
+}
+
+export interface Sm2Pool {
+  readonly maxThreads: number
+  verify(jws: string, key: Sm2PublicKey): Promise<boolean>
+  stats(): Sm2PoolStats
+  /** Stops the workers; a later verify starts them again. */
+  close(): Promise<void>
+}
+
+// From the TypeScript sources (tsx, tap) the worker is the .ts file beside this one and the
+// worker threads inherit the loader from the process's flags; compiled, it is the .js in dist/.
+const WORKER = new URL(`./sm2Worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href
+
+// Idle workers are unref'd by piscina (they never keep a process alive) and end after a minute,
+// dropping their key tables (about 1 MB each) when no SM2 batch comes.
+const IDLE_MS = 60_000
+
+/**
+ * A pool of at most `threads` workers, started on the first verification. `onError` hears of a
+ * worker that failed outside a task; `worker` is for tests.
+ */
+export function createSm2Pool(threads: number, onError?: (err: unknown) => void, worker: string = WORKER): Sm2Pool {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError('an SM2 pool has at least one thread')
+  let piscina: Piscina<Sm2Task, boolean> | undefined
+  let tasks = 0
+  let failures = 0
+  const started = (): Piscina<Sm2Task, boolean> => {
+    if (piscina) return piscina
+    const p = new Piscina<Sm2Task, boolean>({ filename: worker, minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS })
+    // A worker that fails outside a task (it could not load) is reported here, not to a task:
+    // unheard, it would end the process, and piscina starts no other worker, so queued tasks
+    // would wait forever. The pool is dropped (its tasks fail: "does not verify") and the next
+    // verification starts a new one.
+    p.on('error', (err: unknown) => {
+      if (piscina === p) piscina = undefined
+      onError?.(err)
+      void p.destroy()
+    })
+    return (piscina = p)
+  }
+  return {
+    maxThreads: threads,
+    async verify(jws, key) {
+      tasks++
+      try {
+        return (await started().run({ jws, key: key.x.toString('hex') + key.y.toString('hex') })) === true
+      } catch {
+        failures++
+        return false
+      }
+    },
+    stats: () => ({ tasks, failures, threads: piscina?.threads.length ?? 0 }),
+    async close() {
+      const closing = piscina
+      piscina = undefined
+      await closing?.destroy()
+    },
+  }
+}
+
+// The pool SM2 verification in this process goes to: one per process, its threads sized to the cores.
+let installed: Sm2Pool | undefined
+
+/**
+ * Sends this process's SM2 verifications to a pool of `threads` workers (0: the calling thread,
+ * as before), replacing any pool installed earlier. The returned `close` stops the pool and, if
+ * it is still the installed one, brings SM2 verification back to the calling thread.
+ */
+export function installSm2Pool(threads: number, onError?: (err: unknown) => void): { pool: Sm2Pool | undefined; close(): Promise<void> } {
+  const pool = threads > 0 ? createSm2Pool(threads, onError) : undefined
+  installed = pool
+  offloadSm2Verification(pool?.verify)
+  return {
+    pool,
+    async close() {
+      if (installed === pool) {
+        installed = undefined
+        offloadSm2Verification(undefined)
+      }
+      await pool?.close()
+    },
+  }
+}
+
+/** The installed pool's counters (zeros when SM2 is verified on the calling thread). */
+export function installedSm2PoolStats(): Sm2PoolStats {
+  return installed?.stats() ?? { tasks: 0, failures: 0, threads: 0 }
+}
