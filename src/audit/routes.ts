@@ -28,6 +28,7 @@ function itemOf(row: AuditEventRow) {
     kind: row.kind,
     actor: { org: row.actorOrg, sub: row.actorSub },
     requestId: row.requestId,
+    clientRequestId: row.clientRequestId,
     subject: row.subject,
     certificateIds: row.certificateIds ?? [],
     holderRef: row.holderRef,
@@ -88,6 +89,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
         actorSub: request.user.sub,
         actorOrg: request.user.org,
         requestId: request.id,
+        clientRequestId: request.clientRequestId,
         holderRef,
         details: { filters: { ...filters, holderIdType: holder.idType, page: rest.cursor ? 'next' : 'first' }, outcome: found.rows.length > 0 ? 'found' : 'none', count: found.rows.length },
       })

@@ -72,6 +72,12 @@ t.test('a client-chosen x-request-id is a correlation hint, never the audit iden
   const receiptOf = (res: typeof a) => JSON.parse(Buffer.from(res.json().receipt.split('.')[1], 'base64url').toString()) as { requestId: string }
   t.equal(receiptOf(a).requestId, a.headers['x-request-id'], 'receipts name the service id')
 
+  t.test('auditors see both ids', async (t) => {
+    const res = await f.app.inject({ method: 'GET', url: `/v1/audit/events?org=${orgA}`, headers: await bearer(['auditor'], { org: randomCreditCode() }) })
+    t.equal(res.statusCode, 200, res.body)
+    t.match(res.json().items, [{ kind: 'access.lookup', requestId: a.headers['x-request-id'], clientRequestId: 'shared-id-42', actor: { org: orgA } }])
+  })
+
   t.test('status changes and admin events keep it too', async (t) => {
     const s = await f.app.inject({ method: 'POST', url: `/v1/certificates/${p.id}/status`, headers: { ...f.issuerAuth, 'x-request-id': 'issuer-ticket-7' }, payload: { status: 'suspended', reason: 'check' } })
     t.equal(s.statusCode, 200)
