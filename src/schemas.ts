@@ -60,29 +60,63 @@ export function unstorableText(text: string): string | undefined {
 
 const pointerToken = (key: string | number) => String(key).replaceAll('~', '~0').replaceAll('/', '~1')
 
+/** Where a value sits: its parent's place and its key; the pointer is spelled only when needed. */
+interface Place {
+  parent: Place | undefined
+  key: string | number
+}
+
+function pointerOf(root: string, place: Place | undefined): string {
+  const tokens: string[] = []
+  for (let p = place; p; p = p.parent) tokens.push(pointerToken(p.key))
+  return tokens.length === 0 ? root : `${root}/${tokens.reverse().join('/')}`
+}
+
 /**
  * Every string (values and member names) in `value` that cannot be stored, as field problems.
- * Iterative, so no nesting depth can overflow the stack; stops after `max` problems.
+ * Iterative and linear in the size of `value`, so no nesting depth can overflow the stack or cost
+ * more than the parse did; stops after `max` problems.
  */
 export function textProblems(value: unknown, pointer: string, max = 20): FieldProblem[] {
+  if (allStorable(value)) return []
   const problems: FieldProblem[] = []
-  const stack: [unknown, string][] = [[value, pointer]]
+  const stack: [unknown, Place | undefined][] = [[value, undefined]]
   while (stack.length > 0 && problems.length < max) {
-    const [v, at] = stack.pop()!
+    const [v, place] = stack.pop()!
     if (typeof v === 'string') {
       const why = unstorableText(v)
-      if (why) problems.push({ pointer: at, code: 'UNSTORABLE_TEXT', message: why })
+      if (why) problems.push({ pointer: pointerOf(pointer, place), code: 'UNSTORABLE_TEXT', message: why })
     } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${at}/${i}`])
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], { parent: place, key: i }])
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, item] of Object.entries(v)) {
+        const at: Place = { parent: place, key: k }
         const why = unstorableText(k)
-        if (why) problems.push({ pointer: `${at}/${pointerToken(k)}`, code: 'UNSTORABLE_TEXT', message: `member name ${why}` })
-        stack.push([item, `${at}/${pointerToken(k)}`])
+        if (why) problems.push({ pointer: pointerOf(pointer, at), code: 'UNSTORABLE_TEXT', message: `member name ${why}` })
+        stack.push([item, at])
       }
     }
   }
   return problems
+}
+
+// The common case, checked without spelling any place: nothing to report.
+function allStorable(value: unknown): boolean {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'string') {
+      if (unstorableText(v)) return false
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item)
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        if (unstorableText(k)) return false
+        stack.push(item)
+      }
+    }
+  }
+  return true
 }
 
 /** How deep `value` nests (a scalar is 0), counted without recursion; stops counting past `limit`. */
