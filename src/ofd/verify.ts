@@ -24,6 +24,7 @@ export const OFD_CHECK_NAMES = [
   'signingTime', // the signing time lies within the seal's validity
   'signerInSeal', // the signer's certificate is one the seal lists (or its digest)
   'trustChain', // the signer's certificate chains to a trust anchor at the signing time
+  'sealMakerChain', // the seal maker's certificate chains to a trust anchor at the signing time
   'coverage', // no file of the package is left outside every signature
 ] as const
 export type OfdCheckName = (typeof OFD_CHECK_NAMES)[number]
@@ -155,12 +156,17 @@ async function sealChecks(files: PackageFiles, path: string, ses: SealSignature,
     checks.push(fail('signingTime', 'SEAL_NOT_VALID_AT_SIGNING', `signed ${t.toISOString()}, the seal is valid ${ses.seal.validStart.toISOString()} to ${ses.seal.validEnd.toISOString()}`))
   } else checks.push(pass('signingTime', t.toISOString()))
   checks.push(signerInSeal(ses))
-  if (!signer) checks.push(skipped('trustChain', 'no readable signer certificate'))
-  else {
-    const chained = await checkSigningCertificate(signer.cert.toString(), anchors, t ?? new Date())
-    checks.push(chained.ok ? pass('trustChain') : fail('trustChain', chained.problems[0]!.code, chained.problems.map((p) => p.message).join('; ')))
-  }
+  checks.push(await chainCheck('trustChain', signer, anchors, t))
+  // A seal vouches for nothing unless whoever made it is trusted too: anyone can make a seal
+  // around their own certificate and sign it with their own key.
+  checks.push(await chainCheck('sealMakerChain', maker, anchors, t))
   return checks
+}
+
+async function chainCheck(check: 'trustChain' | 'sealMakerChain', who: { cert: X509Certificate } | undefined, anchors: readonly X509Certificate[], at: Date | undefined): Promise<OfdCheck> {
+  if (!who) return skipped(check, 'no readable certificate')
+  const chained = await checkSigningCertificate(who.cert.toString(), anchors, at ?? new Date())
+  return chained.ok ? pass(check) : fail(check, chained.problems[0]!.code, chained.problems.map((p) => p.message).join('; '))
 }
 
 function signerInSeal(ses: SealSignature): OfdCheck {

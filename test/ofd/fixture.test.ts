@@ -173,10 +173,12 @@ for (const kind of OFD_TAMPERINGS) {
   })
 }
 
-// GB/T 38540 has the seal maker's certificate checked too; today's verifier only checks the
-// maker's signature with the certificate the seal itself carries, so a self-made seal passes.
-t.test('a seal whose maker chains to no anchor is not correct', { todo: 'the verifier does not yet check the seal maker\'s certificate chain' }, async (t) => {
+// GB/T 38540 has the seal maker's certificate checked too: a seal made around one's own
+// certificate, signed with one's own key, must not pass for a trusted seal.
+t.test('a seal whose maker chains to no anchor is not correct', async (t) => {
   const made = makeSealedOfd({ maker: otherOfdTestPki().issue({ keyType: 'sm2', subjectCN: 'Foreign OFD seal maker' }) })
   const result = await verifyOfd(made.bytes, { anchors: anchors() })
   t.equal(result.code, 1)
+  t.match(result.checks.find((c) => c.check === 'sealMakerChain'), { outcome: 'fail', reason: 'NOT_TRUSTED' })
+  t.equal(result.checks.find((c) => c.check === 'sealSignature')?.outcome, 'pass', 'the maker\'s signature itself is fine')
 })
