@@ -46,10 +46,11 @@ Development and tests only. Writes:
   ${DEV_TRUST_ANCHORS_FILE}
       both roots, as the bundle TRUST_ANCHORS points at
   issuer-<code>.cert.pem, issuer-<code>.private.pem, issuer-<code>.p12
-      a signing certificate and key per example issuer, for "zhengzhao sign" (.p12 password ${DEV_P12_PASSWORD})
+      an RSA signing certificate and key per other example issuer, for "zhengzhao sign" (.p12 password ${DEV_P12_PASSWORD})
   issuer-${SM2_EXAMPLE}.cert.pem, issuer-${SM2_EXAMPLE}.private.pem
       the SM2 example issuer: certificate under the SM2 root and PKCS#8 key as
-      "openssl genpkey -algorithm SM2" writes it; no .p12 (sign with --key, alg SM2)
+      "openssl genpkey -algorithm SM2" writes it; no .p12 (node-forge cannot wrap an SM2 key):
+      "zhengzhao sign --key" signs with alg SM2
   ${DEV_DATA_PROTECTION_FILE}
       blind-index and encryption-at-rest keys: what DATA_PROTECTION_KEYS points at
 Private keys, .p12 files and the data-protection keys are written with mode 0600.

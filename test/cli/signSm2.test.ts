@@ -92,6 +92,17 @@ t.test('SM2 keys as encrypted PKCS#8 and as SEC1 PEM sign too', async (t) => {
   t.match(wrong.stderr, /wrong password/)
 })
 
+t.test('an SM2 key in a .p12 that openssl made signs with --p12', async (t) => {
+  const f = await issuanceFixture(t, {}, { sm2: true })
+  const cwd = t.testdir({ 'key.pem': f.key.privateKeyPem, 'cert.pem': f.key.certPem, 'cert.json': JSON.stringify(f.payload()) })
+  execFileSync('openssl', ['pkcs12', '-export', '-inkey', 'key.pem', '-in', 'cert.pem', '-out', 'issuer.p12', '-passout', 'env:P12_PW'], { cwd, env: { ...process.env, P12_PW: 'p12-pw' }, stdio: 'pipe' })
+  const run = await runCli(['sign', 'cert.json', '--p12', 'issuer.p12', '--password-env', 'P12_PW'], { cwd, env: { P12_PW: 'p12-pw' } })
+  t.equal(run.code, 0, run.stderr)
+  t.match(decodeProtectedHeader(run.stdout.trim()), { alg: 'SM2', kid: f.key.kid })
+  const pushed = await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { certificate: run.stdout.trim() } })
+  t.equal(pushed.statusCode, 201, pushed.body)
+})
+
 t.test('a development start registers the SM2 example issuer from keys.example/, and its certificates push', async (t) => {
   // The embedded database and the development defaults (TRUST_ANCHORS, the example issuers), as `npm start`.
   const app = await buildTestApp(t, { SEED_EXAMPLES: 'true', DATABASE_URL: undefined })
