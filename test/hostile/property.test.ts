@@ -165,7 +165,7 @@ function families(f: IssuanceFixture, auth: Record<string, Record<string, string
 async function digest(f: IssuanceFixture): Promise<string> {
   const rows = rowsOf<{ d: string }>(
     await f.database.db.execute(sql`select md5(concat_ws('|',
-      (select string_agg(t::text, ',' order by t::text) from certificate_types t where ${f.typeCode} = any(t.issuers) or t.type_code = ${f.typeCode}),
+      (select string_agg(t::text, ',' order by t::text) from certificate_types t where ${f.issuerCode} = any(t.issuers) or t.type_code = ${f.typeCode}),
       (select string_agg(i::text, ',' order by i::text) from issuers i where i.code = ${f.issuerCode}),
       (select string_agg(k::text, ',' order by k::text) from issuer_keys k where k.issuer_code = ${f.issuerCode}),
       (select string_agg(c::text, ',' order by c::text) from certificates c where c.issuer_code = ${f.issuerCode}),
