@@ -14,6 +14,7 @@ import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { AppError, clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js'
 import { healthRoutes } from './health/routes.js'
+import { connectionLimits, installDraining } from './draining.js'
 import { createLogger, maskPersonalData } from './logging.js'
 import { ProblemSchema, refuseUnstorableText } from './schemas.js'
 import { CertificateView } from './certificates/read.js'
@@ -66,6 +67,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const app = Fastify({
     loggerInstance: createLogger(config.logLevel, deps.logStream) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    ...connectionLimits(config.requestTimeoutMs),
     trustProxy: config.trustProxy,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -82,6 +84,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandlers(app)
+  installDraining(app)
   // One text check for every route, before its schema: no NUL or lone surrogate reaches the database.
   app.addHook('preValidation', refuseUnstorableText)
   app.addSchema(ProblemSchema)

@@ -27,6 +27,8 @@ export async function healthRoutes(app: FastifyInstance, opts: { database: Datab
       schema: { tags: ['health'], summary: 'Readiness: database reachable and migrations applied', response: { 200: Readiness, 503: Readiness, 500: Problem } },
     },
     async (_request, reply) => {
+      // Shutting down: the load balancer should stop sending before the listener goes.
+      if (app.isClosing()) return reply.code(503).send({ status: 'not ready', database: 'ok', migrations: migrated ? 'applied' : 'unknown' })
       try {
         await database.ping()
       } catch {
