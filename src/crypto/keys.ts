@@ -37,7 +37,8 @@ export function algorithmsForKey(key: KeyObject): TokenAlgorithm[] | string {
 export function signingAlgorithmsForKey(key: KeyObject): SigningAlgorithm[] | string {
   switch (key.asymmetricKeyType) {
     case 'ec':
-      return key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? ['ES256'] : 'only P-256 EC keys are accepted'
+      if (key.asymmetricKeyDetails?.namedCurve === 'SM2') return sm2PublicKeyOf(key) ? ['SM2'] : 'not a valid SM2 key'
+      return key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? ['ES256'] : 'only P-256 and SM2 EC keys are accepted'
     case 'ed25519':
       return ['EdDSA']
     case 'rsa': {

@@ -118,7 +118,9 @@ export function sm2SpkiPem(key: Sm2PublicKey): string {
 }
 
 // node:crypto on OpenSSL 3.0 names no asymmetricKeyType for an SM2 key; a later build may say 'sm2'.
-const maybeSm2 = (key: KeyObject): boolean => key.asymmetricKeyType === undefined || (key.asymmetricKeyType as string) === 'sm2'
+// A key made in process by generateKeyPairSync('ec', { namedCurve: 'SM2' }) says 'ec' and SM2.
+const maybeSm2 = (key: KeyObject): boolean =>
+  key.asymmetricKeyType === undefined || (key.asymmetricKeyType as string) === 'sm2' || (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'SM2')
 
 /** The SM2 public key a KeyObject holds, or undefined for any other kind of key. */
 export function sm2PublicKeyOf(key: KeyObject): Sm2PublicKey | undefined {
