@@ -144,6 +144,15 @@ function families(f: IssuanceFixture, auth: Record<string, Record<string, string
     { name: 'PUT /v1/issuers/{code}', writes: true, request: fc.tuple(fc.oneof(fc.constant(randomCreditCode()), hostileSegment), body({ name: '机关', typeCodes: [f.typeCode], certificates: [] }), token(auth.admin!)).map(([c, b, h]) => fixed({ method: 'PUT', url: `/v1/issuers/${c}`, headers: { ...h, ...json }, payload: b })) },
     { name: 'POST /v1/issuers/{code}/keys', writes: true, request: fc.tuple(issuerParam, body({ certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' }), token(auth.admin!)).map(([c, b, h]) => fixed({ method: 'POST', url: `/v1/issuers/${c}/keys`, headers: { ...h, ...json }, payload: b })) },
     { name: 'POST /v1/certificates (signed hostile payloads)', writes: true, request: fc.tuple(payloadBody, token(auth.issuer!)).map(([p, h]) => fixed({ method: 'POST', url: '/v1/certificates', headers: { ...h, ...json }, sign: { one: p } })) },
+    {
+      // Schema-valid but hostile text in the printed fields: these get past the checks and into the
+      // database (and back out through lookups and reads), unless the text cannot be stored.
+      name: 'POST /v1/certificates (hostile text in printed fields)',
+      writes: true,
+      request: fc
+        .tuple(fc.stringMatching(/^[A-Z0-9]{10}$/), fc.constantFrom('number', 'name', 'holder.name', 'issuer.name', 'data.note'), fc.string({ unit: codeUnit, minLength: 1, maxLength: 60 }), token(auth.issuer!))
+        .map(([serial, field, text, h]) => fixed({ method: 'POST', url: '/v1/certificates', headers: { ...h, ...json }, sign: { one: setAt(f.payload({ serial: `H${serial}` }), field.split('.'), text) } })),
+    },
     { name: 'POST /v1/certificates (hostile bodies)', writes: true, request: fc.tuple(body({ certificate: 'e30.e30.sig' }), token(auth.issuer!)).map(([b, h]) => fixed({ method: 'POST', url: '/v1/certificates', headers: { ...h, ...json }, payload: b })) },
     { name: 'POST /v1/certificates/batch', writes: true, request: fc.tuple(fc.array(payloadBody, { minLength: 1, maxLength: 4 }), body({ certificates: ['e30.e30.sig'] }), fc.boolean(), token(auth.issuer!)).map(([ps, raw, signed, h]) => fixed({ method: 'POST', url: '/v1/certificates/batch', headers: { ...h, ...json }, ...(signed ? { sign: { many: ps } } : { payload: raw }) })) },
     { name: 'POST /v1/certificates/{id}/status', writes: true, request: fc.tuple(idParam, body({ status: 'suspended', reason: '核查' }), token(auth.issuer!)).map(([id, b, h]) => fixed({ method: 'POST', url: `/v1/certificates/${id}/status`, headers: { ...h, ...json }, payload: b })) },
