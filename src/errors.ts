@@ -162,6 +162,8 @@ const CLIENT_ERRORS: Partial<Record<number, ErrorCode>> = {
 /** Errors Fastify raises before routing (bad percent-encoding, an over-long path segment). */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.info({ code: err.code }, 'request rejected before routing')
+  // No hook runs for these, so the request id the problem names is set here.
+  reply.header('x-request-id', request.id)
   void sendProblem(request, reply, toAppError(err))
 }
 

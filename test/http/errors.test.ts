@@ -126,6 +126,7 @@ t.test("Fastify's and Node's own refusals are problem+json too", async (t) => {
     t.equal(res.statusCode, 400)
     t.equal(res.headers['content-type'], PROBLEM)
     t.equal(res.json().code, 'INVALID_URL')
+    t.equal(res.json().requestId, res.headers['x-request-id'])
   })
 
   t.test('a path segment past the router limit: 414 URI_TOO_LONG', async (t) => {
