@@ -42,6 +42,19 @@ export interface RunReport {
   targets: Target[]
   notes: string[]
   profile?: ProfileSummary[] | undefined
+  /** The certificates' signature algorithm (RS256 when absent: runs before --sm2 existed). */
+  signAlg?: string | undefined
+  /** --sm2: the pool's threads, one thread's verification rate, and the service key compared. */
+  sm2?: Sm2Figures | undefined
+}
+
+export interface Sm2Figures {
+  threads: number
+  /** SM2 verifications on one thread (the issuer key's table built), in the bench process. */
+  perCore: VerifyAloneResult
+  /** Requests per second with the SM2 service key (median of the rounds) and with Ed25519. */
+  lookup: { sm2: number; ed25519: number }
+  verify: { sm2: number; ed25519: number }
 }
 
 const n0 = (v: number) => Math.round(v).toLocaleString('en-US')
@@ -83,8 +96,25 @@ export function resultsTable(r: RunReport): string {
   lines.push('| bulk | certificates/s | seconds | ratio | | | service peak RSS |')
   lines.push('|---|---:|---:|---|---|---|---:|')
   lines.push(`| bulk load: ${n0(r.bulk.certificates)} through \`POST /v1/certificates/batch\` (${r.options.batchSize} per batch, ${r.options.loadConcurrency} in flight) | ${n0(r.bulk.perSecond)} | ${r.bulk.seconds.toFixed(1)} | **${(r.bulk.perSecond / r.verifyAlone.perSecond).toFixed(2)}×** signature verification | | | ${mb(r.peakRssBytes)} overall |`)
-  lines.push(`| the same ${n0(r.verifyAlone.signatures)} signatures verified alone (jose \`compactVerify\`, same concurrency, same cores) | ${n0(r.verifyAlone.perSecond)} | ${r.verifyAlone.seconds.toFixed(1)} | | | | |`)
+  const how = r.sm2 ? `SM2 on ${r.sm2.threads} worker threads of src/crypto/sm2Pool.ts, as the service` : 'jose `compactVerify`'
+  lines.push(`| the same ${n0(r.verifyAlone.signatures)} signatures verified alone (${how}, same concurrency, same cores) | ${n0(r.verifyAlone.perSecond)} | ${r.verifyAlone.seconds.toFixed(1)} | | | | |`)
   return lines.join('\n')
+}
+
+/** --sm2: what SM2 costs, in the run's own figures. */
+export function sm2Table(r: RunReport): string {
+  const s = r.sm2
+  if (!s) return ''
+  const vs = (a: number, b: number) => `${n0(a)} vs ${n0(b)} (${(a / b).toFixed(2)}×)`
+  return [
+    '| SM2 | measured |',
+    '|---|---|',
+    `| SM2 verifications per second on one thread (one core), the issuer key's table built | ${n0(s.perCore.perSecond)} (${n0(s.perCore.signatures)} signatures, ${s.perCore.seconds.toFixed(1)} s) |`,
+    `| verified alone on ${s.threads} worker threads | ${n0(r.verifyAlone.perSecond)}/s (${(r.verifyAlone.perSecond / s.perCore.perSecond).toFixed(2)}× one thread) |`,
+    `| bulk load vs verification alone | ${(r.bulk.perSecond / r.verifyAlone.perSecond).toFixed(2)}× (${n0(r.bulk.perSecond)} vs ${n0(r.verifyAlone.perSecond)} /s) |`,
+    `| \`POST /v1/lookup\` req/s, SM2 service key vs Ed25519 | ${vs(s.lookup.sm2, s.lookup.ed25519)} |`,
+    `| \`POST /v1/verify {id}\` req/s, SM2 service key vs Ed25519 (SM2 certificates both) | ${vs(s.verify.sm2, s.verify.ed25519)} |`,
+  ].join('\n')
 }
 
 export function targetsTable(r: RunReport): string {
@@ -126,7 +156,7 @@ function section(r: RunReport): string {
 - Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; ${m.database}. Shared and noisy: the service, the baseline, the database and autocannon all run on these ${m.cpus} cores.
 - Command: \`${r.command}\`
 - Service: \`${serviceCommand(r.variant)}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? ', PostgreSQL pool of 10' : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
-- Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (RS256, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}
+- Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (${r.signAlg ?? 'RS256'}, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}${r.sm2 ? `\n- SM2: the bench issuer's key is SM2, certified SM2-with-SM3 by the development SM2 root with the openssl CLI; the service signs receipts with an SM2 service key (SERVICE_KEYS), then runs lookup and verify again with the Ed25519 one; SM2_THREADS=${r.sm2.threads}.` : ''}
 - Scenarios: ${r.options.connections} connections, ${r.options.warmupSeconds} s warm-up (dropped), then ${r.options.durationSeconds} s measured; baseline and lookup alternate for ${r.options.rounds} round(s). Latencies are per response, 2xx only.
 
 ${resultsTable(r)}
@@ -134,7 +164,7 @@ ${resultsTable(r)}
 ${cpuTable(r)}
 
 ${targetsTable(r)}
-${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 }
 
 const SECTION = /<!-- bench-section (\S+) -->\n([\s\S]*?)<!-- \/bench-section -->\n?/g

@@ -4,18 +4,19 @@
 //
 //   npx tsx bench/run.ts [--rows 100000] [--holders N] [--pglite] [--duration 10] [--warmup 3]
 //                        [--connections 10] [--rounds 2] [--load-concurrency 4] [--no-write]
-//                        [--tsx] [--profile] [--node-flags "..."] [--quiet-wait 20]
+//                        [--tsx] [--profile] [--node-flags "..."] [--quiet-wait 20] [--sm2]
 //
 // The service runs as compiled JavaScript, as the Docker image runs it; --tsx runs it from the
 // TypeScript sources as `npm start` does. --profile runs it under `node --cpu-prof` and reports
 // where its CPU went per scenario; --node-flags=… replaces the flags given to the service's node
 // (default: the Docker image's --max-old-space-size=128).
 import { spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { killAllChildren, REPO } from './processes.js'
-import { cpuTable, profileTables, resultsTable, targetsTable, writeReport } from './report.js'
+import { cpuTable, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
 import { runSuite } from './suite.js'
 
 const { values: args } = parseArgs({
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '20' },
     'copy-workers': { type: 'string', default: '2' },
+    sm2: { type: 'boolean', default: false },
+    'sm2-threads': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -61,6 +64,11 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
   --batch N             certificates per batch in the bulk load (default 1000)
   --load-concurrency N  batches in flight in the bulk load (default 4)
   --copy-workers N      worker threads generating the COPY rows (default 2)
+  --sm2                 the SM2 (国密) variant: certificates signed SM2 by an SM2 issuer key (certified
+                        by the development SM2 root with openssl), verification alone on the same
+                        worker threads, one thread's SM2 verification rate, and lookup and verify
+                        with an SM2 service key, then with the Ed25519 one to compare
+  --sm2-threads N       SM2_THREADS of the service and of verification alone (default: the cores)
   --tsx                 run the service from the TypeScript sources, as npm start does
   --node-flags=FLAGS    node flags for the service (default the image's --max-old-space-size=128)
   --profile             run the service under node --cpu-prof and report where its CPU went
@@ -122,8 +130,8 @@ async function main(): Promise<void> {
   const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
-    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), run: opts, log }, cleanups)
-    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.profile ? `${profileTables(report)}\n\n` : ''}`)
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, run: opts, log }, cleanups)
+    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)
       log(`wrote ${args.out}`)

@@ -15,6 +15,7 @@ import { mainThreadProfiles, summarizeProfile } from './profile.js'
 import { medianOf, type RunReport } from './report.js'
 import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
 import { measure, type Measurement, type Scenario } from './scenarios.js'
+import { createSm2Signer, makeSm2Material, registerSm2Key, sm2PerCore, verifyAloneSm2 } from './sm2.js'
 import { createSigner, ISSUER_CODE, signCertificates, syntheticHolder, TYPE_CODE } from './synthetic.js'
 
 export interface SuiteOptions {
@@ -29,6 +30,8 @@ export interface SuiteOptions {
   nodeFlags: string[]
   /** Worker threads generating the rows written with COPY. */
   copyWorkers: number
+  /** The SM2 variant: SM2 issuer key and service key, the service's SM2 pool of `threads` workers. */
+  sm2?: { threads: number } | undefined
   run: RunReport['options'] & { quietSeconds: number }
   log(msg: string): void
 }
@@ -75,7 +78,10 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const distDir = o.compiled ? await compileService() : undefined
   if (distDir) cleanups.push(() => rmSync(distDir, { recursive: true, force: true }))
   const serviceArgv = [...o.nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
-  const serviceEnv = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
+  const sm2 = o.sm2 ? { ...o.sm2, ...makeSm2Material(scratchDir('zhengzhao-bench-sm2-', cleanups)) } : undefined
+  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
+  // SM2: the service signs receipts with an SM2 key and checks SM2 signatures on its worker pool.
+  let serviceEnv = sm2 ? { ...baseEnv, SERVICE_KEYS: sm2.serviceKeyFile, SM2_THREADS: String(sm2.threads) } : baseEnv
   let service: Child | undefined
   let idleRssBytes = 0
   const startService = async () => {
@@ -97,9 +103,10 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     body: JSON.stringify({ name: '基准测试审批部门', grants: [{ typeCode: TYPE_CODE }] }),
   })
   if (!grant.ok) throw new Error(`PUT grants: HTTP ${grant.status}: ${await grant.text()}`)
+  if (sm2) await registerSm2Key(service!.url, adminToken, sm2.certificatePem)
 
   // The data set: signed here, pushed through the API in batches; that push is the bulk load.
-  const signer = await createSigner()
+  const signer = sm2 ? await createSm2Signer(sm2.privateKeyPem) : await createSigner()
   const prefix = `B${Date.now().toString(36).toUpperCase()}`
   let t = performance.now()
   const loaded = await signCertificates(signer, prefix, 0, apiRows, holders)
@@ -114,8 +121,13 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const bulkRssBytes = loadRss.stop()
   log(`bulk load: ${bulk.created} created in ${bulk.seconds.toFixed(1)} s (${bulk.perSecond.toFixed(0)}/s)`)
   if (bulk.created !== apiRows) throw new Error(`bulk load created ${bulk.created} of ${apiRows} (rejected or unchanged: ${bulk.rejected})`)
-  const alone = await verifyAlone(loaded.jws, signer.publicKey, signer.alg, o.run.batchSize, o.run.loadConcurrency)
+  const publicKeyPem = signer.publicKey.export({ type: 'spki', format: 'pem' }).toString()
+  const alone = sm2
+    ? await verifyAloneSm2(loaded.jws, publicKeyPem, signer.kid, o.run.batchSize, o.run.loadConcurrency, sm2.threads)
+    : await verifyAlone(loaded.jws, signer.publicKey, signer.alg, o.run.batchSize, o.run.loadConcurrency)
   log(`signature verification alone: ${alone.perSecond.toFixed(0)}/s`)
+  const perCore = sm2 ? sm2PerCore(loaded.jws, publicKeyPem) : undefined
+  if (perCore) log(`SM2 verification on one thread: ${perCore.perSecond.toFixed(0)}/s`)
 
   // Rows past the API-loaded ones go straight into the table (bench/scale.ts).
   const allHolders = new Int32Array(new SharedArrayBuffer(rows * 4))
@@ -164,12 +176,14 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const auth = (tok: string) => ({ authorization: `Bearer ${tok}` })
   const baselines: Measurement[] = []
   const lookups: Measurement[] = []
+  const keyTag = sm2 ? ' (SM2 service key)' : ''
   for (let round = 1; round <= o.run.rounds; round++) {
-    const tag = o.run.rounds > 1 ? ` (round ${round})` : ''
+    const tag = `${keyTag}${o.run.rounds > 1 ? ` (round ${round})` : ''}`
     baselines.push(await run({ name: `baseline: bare Fastify + prepared point lookup${tag}`, url: baseline.url, path: '/baseline', headers: {}, body: lookupBody }))
     lookups.push(await run({ name: `POST /v1/lookup${tag}`, url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }))
   }
-  const verify = await run({ name: 'POST /v1/verify {id}', url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: () => JSON.stringify({ id: loaded.ids[Math.floor(Math.random() * apiRows)] }) })
+  const verifyBody = () => JSON.stringify({ id: loaded.ids[Math.floor(Math.random() * apiRows)] })
+  const verify = await run({ name: `POST /v1/verify {id}${keyTag}`, url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: verifyBody })
 
   // One fresh certificate per push: enough for a rate above verify's (a push does more), signed ahead.
   const poolSize = Math.ceil(Math.max(2000, verify.rps * 1.5) * (o.run.durationSeconds + o.run.warmupSeconds))
@@ -178,6 +192,18 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   await run({ name: 'POST /v1/certificates (one at a time)', url: service!.url, path: '/v1/certificates', headers: auth(issuerToken), body: () => JSON.stringify({ certificate: fresh.jws[next++ % fresh.jws.length] }) })
   const notes: string[] = []
   if (next > fresh.jws.length) notes.push(`The push scenario ran out of fresh certificates after ${fresh.jws.length}: the rest were repeats (200, unchanged).`)
+
+  // SM2: lookup and verify again on the same data with the default Ed25519 service key, to compare.
+  let sm2Report: RunReport['sm2']
+  if (sm2) {
+    await service!.stop()
+    serviceEnv = { ...baseEnv, SM2_THREADS: String(sm2.threads) }
+    await startService()
+    pids.service = service!.pid
+    const edLookup = await run({ name: 'POST /v1/lookup (Ed25519 service key)', url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody })
+    const edVerify = await run({ name: 'POST /v1/verify {id} (Ed25519 service key)', url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: verifyBody })
+    sm2Report = { threads: sm2.threads, perCore: perCore!, lookup: { sm2: medianOf(lookups).rps, ed25519: edLookup.rps }, verify: { sm2: verify.rps, ed25519: edVerify.rps } }
+  }
 
   let profile: RunReport['profile']
   if (profileDir) {
@@ -203,11 +229,11 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   ]
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
-    variant: [o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
+    variant: [sm2 ? 'sm2' : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,
-    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile,
+    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, signAlg: signer.alg, sm2: sm2Report,
   }
 }
 

@@ -37,6 +37,11 @@ const WORKER = new URL(`./sm2Worker${import.meta.url.endsWith('.ts') ? '.ts' : '
 // dropping their key tables (about 1 MB each) when no SM2 batch comes.
 const IDLE_MS = 60_000
 
+// A worker's young generation defaults to the size of a whole process's: with two workers that
+// measured 62 MB more RSS, against 38 MB with these limits (the service stays under 200 MB) and
+// no measurable loss of speed. Its old generation holds at most 1,000 parsed keys and 16 tables.
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 }
+
 /**
  * A pool of at most `threads` workers, started on the first verification. `onError` hears of a
  * worker that failed outside a task; `worker` is for tests.
@@ -48,7 +53,7 @@ export function createSm2Pool(threads: number, onError?: (err: unknown) => void,
   let failures = 0
   const started = (): Piscina<Sm2Task, boolean> => {
     if (piscina) return piscina
-    const p = new Piscina<Sm2Task, boolean>({ filename: worker, minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS })
+    const p = new Piscina<Sm2Task, boolean>({ filename: worker, minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS, resourceLimits: WORKER_LIMITS })
     // A worker that fails outside a task (it could not load) is reported here, not to a task:
     // unheard, it would end the process, and piscina starts no other worker, so queued tasks
     // would wait forever. The pool is dropped (its tasks fail: "does not verify") and the next

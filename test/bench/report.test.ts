@@ -36,3 +36,32 @@ t.test('each run rewrites its own section, keeps the others and the analysis, an
   writeReport(file, { ...small, variant: 'tsx' })
   t.match(readFileSync(file, 'utf8'), /\| PostgreSQL, 100,000 certificates \(tsx\) \|/)
 })
+
+t.test('the SM2 variant has its own section with its SM2 figures', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zhengzhao-report-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'benchmarks.md')
+  const plain = { ...real, rows: 20_000, variant: '--max-old-space-size=128' }
+  writeReport(file, plain)
+  const sm2: RunReport = {
+    ...plain,
+    variant: 'sm2 --max-old-space-size=128',
+    signAlg: 'SM2',
+    bulk: { ...real.bulk, perSecond: 1200 },
+    verifyAlone: { signatures: 20_000, seconds: 12.5, perSecond: 1600 },
+    sm2: { threads: 2, perCore: { signatures: 2000, seconds: 2.5, perSecond: 800 }, lookup: { sm2: 900, ed25519: 1100 }, verify: { sm2: 250, ed25519: 300 } },
+  }
+  writeReport(file, sm2)
+  const text = readFileSync(file, 'utf8')
+  t.equal(text.match(/<!-- bench-section postgres-20000-/g)?.length, 2, 'beside the plain run, not instead of it')
+  const section = text.slice(text.indexOf('<!-- bench-section postgres-20000-sm2'))
+  t.match(section, /## PostgreSQL, 20,000 certificates \(sm2 --max-old-space-size=128\)/)
+  t.match(section, 'signed (SM2, ')
+  t.match(section, 'SM2 on 2 worker threads of src/crypto/sm2Pool.ts')
+  t.match(section, '| SM2 verifications per second on one thread (one core), the issuer key\'s table built | 800 (2,000 signatures, 2.5 s) |')
+  t.match(section, '| verified alone on 2 worker threads | 1,600/s (2.00× one thread) |')
+  t.match(section, '| bulk load vs verification alone | 0.75× (1,200 vs 1,600 /s) |')
+  t.match(section, '| `POST /v1/lookup` req/s, SM2 service key vs Ed25519 | 900 vs 1,100 (0.82×) |')
+  const before = text.slice(0, text.indexOf('<!-- bench-section postgres-20000-sm2'))
+  t.notMatch(before.slice(before.indexOf('<!-- bench-section postgres-20000-')), '| SM2 |', 'the plain run has no SM2 table')
+})
