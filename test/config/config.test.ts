@@ -102,3 +102,12 @@ t.test('data-protection keys: malformed files are named precisely', async (t) =>
     t.match((await problemsOf({ DATA_PROTECTION_KEYS: join(dir, `${i}.json`) })).join('\n'), expected)
   }
 })
+
+t.test('database and request time bounds: defaults, and every malformed one named', async (t) => {
+  const config = await loadConfig({})
+  t.same(config.database.timeouts, { connectMs: 2000, statementMs: 5000, lockMs: 2000 })
+  t.equal(config.requestTimeoutMs, 30_000)
+  const problems = await problemsOf({ DB_CONNECT_TIMEOUT_MS: '0', DB_STATEMENT_TIMEOUT_MS: 'soon', DB_LOCK_TIMEOUT_MS: '-5', REQUEST_TIMEOUT_MS: '1.5' })
+  for (const name of ['DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'DB_LOCK_TIMEOUT_MS', 'REQUEST_TIMEOUT_MS']) t.ok(problems.some((p) => p.startsWith(name)), `${name} is named`)
+  t.equal((await loadConfig({ REQUEST_TIMEOUT_MS: '0' })).requestTimeoutMs, 0, '0 disables the request timeout')
+})
