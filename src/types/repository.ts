@@ -1,6 +1,7 @@
 import { asc, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { auditEvents, certificateTypes, holderIdTypes } from '../db/schema.js'
+import { maskIdNumbersIn } from '../ids/index.js'
 import type { CertificateType, TypeDefinition } from './schemas.js'
 
 /** Who did it, for the audit trail. */
@@ -52,9 +53,11 @@ export function createTypeRepository(db: Db) {
 
     /**
      * Creates or replaces a type; the change and its audit event commit together. Putting the same
-     * definition again changes nothing and writes no event.
+     * definition again changes nothing and writes no event. The name and description are free
+     * text: an ID number typed into them is stored masked.
      */
-    async put(typeCode: string, def: TypeDefinition, actor: Actor): Promise<{ outcome: 'created' | 'updated' | 'unchanged'; type: CertificateType }> {
+    async put(typeCode: string, given: TypeDefinition, actor: Actor & { clientRequestId?: string | null }): Promise<{ outcome: 'created' | 'updated' | 'unchanged'; type: CertificateType }> {
+      const def: TypeDefinition = { ...given, name: maskIdNumbersIn(given.name), ...(given.description !== undefined ? { description: maskIdNumbersIn(given.description) } : {}) }
       return db.transaction(async (tx) => {
         const [existing] = await tx.select().from(certificateTypes).where(eq(certificateTypes.typeCode, typeCode)).for('update')
         if (existing && sameDefinition(existing, def)) return { outcome: 'unchanged' as const, type: toType(existing) }
@@ -74,6 +77,7 @@ export function createTypeRepository(db: Db) {
           actorSub: actor.sub,
           actorOrg: actor.org,
           requestId: actor.requestId,
+          clientRequestId: actor.clientRequestId ?? null,
           subject: typeCode,
           details: { name: def.name, holderIdTypes: def.holderIdTypes, issuers: def.issuers.length },
         })

@@ -60,7 +60,7 @@ export const typeRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> =
         ...checkDataSchema(def.dataSchema),
       ]
       if (problems.length > 0) throw new AppError('INVALID_TYPE_DEFINITION', `${problems.length} problem(s) in the type definition`, { errors: problems })
-      const { outcome, type } = await types.put(typeCode, def, { sub: request.user.sub, org: request.user.org, requestId: request.id })
+      const { outcome, type } = await types.put(typeCode, def, { sub: request.user.sub, org: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
       return reply.code(outcome === 'created' ? 201 : 200).send(type)
     },
   )
