@@ -181,6 +181,10 @@ Fastify baseline doing the same indexed point lookup with a prepared statement
 receipt), \`POST /v1/verify\` by identifier, \`POST /v1/certificates\` one at a time, and the
 bulk load against verifying the same signatures alone. A run rewrites only its own section below
 (by database, row count and variant); the analysis between the markers is kept as written.
+\`--sm2\` is the 国密 variant, in its own section: the certificates are signed SM2 by an SM2 key of
+the same issuer (certified by the development SM2 root with the openssl CLI), verified alone on the
+same worker threads the service uses (\`SM2_THREADS\`), and lookup and verify run with an SM2
+service key, then again with the Ed25519 one.
 
 Targets, as ratios within one run: lookup at least 0.6 of the baseline's requests per second
 with a p99 at most twice the baseline's; bulk load at least 0.7 of the signature-verification

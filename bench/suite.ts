@@ -178,9 +178,9 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const lookups: Measurement[] = []
   const keyTag = sm2 ? ' (SM2 service key)' : ''
   for (let round = 1; round <= o.run.rounds; round++) {
-    const tag = `${keyTag}${o.run.rounds > 1 ? ` (round ${round})` : ''}`
+    const tag = o.run.rounds > 1 ? ` (round ${round})` : ''
     baselines.push(await run({ name: `baseline: bare Fastify + prepared point lookup${tag}`, url: baseline.url, path: '/baseline', headers: {}, body: lookupBody }))
-    lookups.push(await run({ name: `POST /v1/lookup${tag}`, url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }))
+    lookups.push(await run({ name: `POST /v1/lookup${keyTag}${tag}`, url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }))
   }
   const verifyBody = () => JSON.stringify({ id: loaded.ids[Math.floor(Math.random() * apiRows)] })
   const verify = await run({ name: `POST /v1/verify {id}${keyTag}`, url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: verifyBody })
