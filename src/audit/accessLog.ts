@@ -104,6 +104,8 @@ export function createAccessLog(db: Db, log?: { error(obj: object, msg: string):
             p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
           }
         }
+        // Those queued behind this group would wait their turn only to meet the same outage.
+        if (unavailable) for (const p of queue.splice(0)) p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
       }
     }
     writing = false
