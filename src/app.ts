@@ -126,7 +126,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       info: {
         title: 'Zhengzhao (证照) electronic certificate library',
         version: VERSION,
-        description: 'Signed e-certificates keyed by the holder\'s ID number. Errors are RFC 9457 application/problem+json with a stable `code`.',
+        description:
+          'Signed e-certificates keyed by the holder\'s ID number. Errors are RFC 9457 application/problem+json with a stable `code`. Certificates are signed ES256, EdDSA, RS256, PS256 or SM2 (SM2-with-SM3, ID 1234567812345678, signature r‖s, key JWK {"crv":"SM2","kty":"EC","x","y"}); receipts and trust bundles are signed by the service key (EdDSA, ES256 or SM2), published at /.well-known/jwks.json.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },

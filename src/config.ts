@@ -38,6 +38,8 @@ export interface Config {
   serviceKeys: ServiceKeys
   /** Largest certificate JWS accepted, in bytes. */
   maxCertificateBytes: number
+  /** Largest sealed OFD file a certificate may carry, in bytes. */
+  maxDocumentBytes: number
   /** Worker threads verifying SM2 signatures (0: on the main thread); no more than the cores. */
   sm2Threads: number
   /** True when any configured key is one of keys.example/: the service says so loudly. */
@@ -182,6 +184,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     dataProtection: dataProtection!,
     serviceKeys: serviceKeys!,
     maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
+    maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
     usingExampleKeys,
   }

@@ -29,6 +29,7 @@ export const ERRORS = {
   ISSUER_NOT_FOUND: { status: 404, title: 'No such issuer' },
   KEY_NOT_FOUND: { status: 404, title: 'No such signing key for this issuer' },
   CERTIFICATE_NOT_FOUND: { status: 404, title: 'No such certificate' },
+  DOCUMENT_NOT_FOUND: { status: 404, title: 'This certificate carries no document' },
   ORG_NOT_FOUND: { status: 404, title: 'No grants are configured for this organisation' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },

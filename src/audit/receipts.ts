@@ -8,8 +8,8 @@ export interface ReceiptClaims {
   holderRef?: string
   purpose?: { matterCode: string; reason: string }
   requestId: string
-  /** Each returned certificate's identifier and the SHA-256 (hex) of its JWS. */
-  certificates: { id: string; sha256: string }[]
+  /** Each returned certificate's identifier and the SHA-256 (hex) of its JWS (and the SM3 of a document served). */
+  certificates: { id: string; sha256: string; documentSm3?: string }[]
   /** For verifications: the GB/T 36906 result code. */
   result?: number
 }

@@ -56,7 +56,9 @@ export async function checkCertificate(jws: string, ctx: CheckContext, at: strin
   if (!validatePayload(payload)) {
     for (const e of validatePayload.errors ?? []) {
       const missing = (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ?? (e.params as { additionalProperty?: string }).additionalProperty
-      problems.push(problem(`/payload${e.instancePath}${missing ? `/${missing}` : ''}`, 'PAYLOAD_INVALID', e.message ?? 'is invalid'))
+      // Text PostgreSQL cannot store (NUL, an unpaired surrogate) gets its own code, as at the boundary.
+      const code = e.keyword === 'storableText' ? 'UNSTORABLE_TEXT' : 'PAYLOAD_INVALID'
+      problems.push(problem(`/payload${e.instancePath}${missing ? `/${missing}` : ''}`, code, e.message ?? 'is invalid'))
     }
     return { ok: false, problems }
   }

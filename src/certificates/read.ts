@@ -23,6 +23,12 @@ export const CertificateView = Type.Object(
     inForce: Type.Boolean({ description: 'status valid and today inside the validity period' }),
     jws: Type.String({ description: 'the certificate exactly as the issuer signed it' }),
     jwsSha256: Type.String(),
+    document: Type.Optional(
+      Type.Object(
+        { mediaType: Type.String(), sm3: Type.String(), size: Type.Integer() },
+        { description: 'present when the certificate carries a sealed OFD file (as its signed payload names it): GET /v1/certificates/{id}/document' },
+      ),
+    ),
   },
   { $id: 'CertificateView' },
 )
@@ -36,6 +42,20 @@ export function chinaToday(now = new Date()): string {
 /** In force: valid status, and today inside [validFrom, validUntil]. */
 export function isInForce(row: Pick<CertificateRow, 'status' | 'validFrom' | 'validUntil'>, today = chinaToday()): boolean {
   return row.status === 'valid' && row.validFrom <= today && (row.validUntil === null || today <= row.validUntil)
+}
+
+/**
+ * The document a stored JWS names. A certificate whose payload names one was stored with it
+ * (push refuses it otherwise), so the signed payload is the record; no extra query per item.
+ */
+function documentOf(jws: string): CertificateView['document'] {
+  const payload = jws.split('.')[1]
+  // Cheap test first: most certificates carry no document.
+  if (!payload) return undefined
+  const json = Buffer.from(payload, 'base64url').toString('utf8')
+  if (!json.includes('"document"')) return undefined
+  const d = (JSON.parse(json) as { document?: { mediaType: string; sm3: string; size: number } }).document
+  return d ? { mediaType: d.mediaType, sm3: d.sm3, size: d.size } : undefined
 }
 
 export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
@@ -86,6 +106,8 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
 
     /** Decrypts the stored JWS: the exact bytes the issuer signed. */
     view(row: CertificateRow, today = chinaToday()): CertificateView {
+      const jws = decrypt(keys, row.keyId, row.jwsCipher, row.id)
+      const document = documentOf(jws)
       return {
         id: row.id,
         typeCode: row.typeCode,
@@ -98,8 +120,9 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
         validFrom: row.validFrom,
         ...(row.validUntil !== null ? { validUntil: row.validUntil } : {}),
         inForce: isInForce(row, today),
-        jws: decrypt(keys, row.keyId, row.jwsCipher, row.id),
+        jws,
         jwsSha256: row.jwsSha256,
+        ...(document ? { document } : {}),
       }
     },
   }

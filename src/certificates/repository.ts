@@ -1,9 +1,10 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm'
-import { encrypt, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
+import { decryptBytes, encrypt, encryptBytes, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import { rowsOf, type Db } from '../db/client.js'
-import { auditEvents, certificates, certificateStatusHistory } from '../db/schema.js'
+import { auditEvents, certificateDocuments, certificates, certificateStatusHistory } from '../db/schema.js'
 import type { Actor } from '../types/repository.js'
 import type { CheckedCertificate } from './checks.js'
+import type { AttachedDocument } from './document.js'
 import type { CertificateStatus, StoredCertificate } from './schemas.js'
 import type { FieldProblem } from '../errors.js'
 
@@ -39,6 +40,9 @@ function isDataError(err: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : ''
   return /^(22|54)[0-9A-Z]{3}$/.test(code)
 }
+
+/** Binds a stored document's ciphertext to its certificate, apart from the JWS's binding. */
+export const documentAad = (certificateId: string): string => `document:${certificateId}`
 
 export function seriesOf(c: CheckedCertificate): string {
   return `${c.certId.typeCode}.${c.certId.issuerCode}.${c.certId.serial}`
@@ -114,7 +118,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   }
 
   /** One certificate, under its series' lock: new versions supersede the current one. */
-  async function storeOneOnce(c: CheckedCertificate, actor: Actor): Promise<StoreOutcome> {
+  async function storeOneOnce(c: CheckedCertificate, actor: Actor, document: AttachedDocument | undefined): Promise<StoreOutcome> {
     return db.transaction(async (tx) => {
       const series = seriesOf(c)
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${series}, 0))`)
@@ -132,6 +136,11 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       }
       const row = rowFor(c)
       const [inserted] = await tx.insert(certificates).values(row).returning(recordColumns)
+      if (document) {
+        // The same transaction: a certificate that names a document is never stored without it.
+        const { keyId, cipher } = encryptBytes(keys, document.bytes, documentAad(row.id))
+        await tx.insert(certificateDocuments).values({ certificateId: row.id, mediaType: document.mediaType, sm3: document.sm3, size: document.size, keyId, cipher })
+      }
       await tx.insert(auditEvents).values([
         issuedEvent(row, actor),
         ...previous.map((p) => ({ kind: 'certificate.superseded', subject: p.id, holderRef: row.holderIndex, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, details: { by: row.id } })),
@@ -141,10 +150,10 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   }
 
   /** A concurrent push of the same series can win the race: then look again (once more at most). */
-  async function storeOne(c: CheckedCertificate, actor: Actor): Promise<StoreOutcome> {
+  async function storeOne(c: CheckedCertificate, actor: Actor, document?: AttachedDocument): Promise<StoreOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await storeOneOnce(c, actor)
+        return await storeOneOnce(c, actor, document)
       } catch (err) {
         if (isDataError(err)) return { outcome: 'rejected', code: 'INVALID_CERTIFICATE', id: c.payload.id, problems: [{ pointer: '/payload', code: 'UNSTORABLE', message: 'the database refused one of its values' }] }
         if (!isUniqueViolation(err) || attempt >= 2) throw err
@@ -234,4 +243,18 @@ export type CertificateRepository = ReturnType<typeof createCertificateRepositor
 export async function statusHistory(db: Db, id: string) {
   // In sequence order: each change takes its id under the certificate's row lock (see status.ts).
   return db.select().from(certificateStatusHistory).where(eq(certificateStatusHistory.certificateId, id)).orderBy(asc(certificateStatusHistory.id))
+}
+
+/** The sealed OFD file a certificate carries, decrypted, or undefined when it carries none. */
+export async function readDocument(db: Db, keys: DataProtectionKeys, certificateId: string): Promise<{ mediaType: string; sm3: string; size: number; bytes: Buffer } | undefined> {
+  const [row] = await db.select().from(certificateDocuments).where(eq(certificateDocuments.certificateId, certificateId))
+  if (!row) return undefined
+  return { mediaType: row.mediaType, sm3: row.sm3, size: row.size, bytes: decryptBytes(keys, row.keyId, row.cipher, documentAad(certificateId)) }
+}
+
+/** Which of these certificates carry a document (one query for a whole lookup). */
+export async function withDocuments(db: Db, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.select({ id: certificateDocuments.certificateId }).from(certificateDocuments).where(inArray(certificateDocuments.certificateId, ids))
+  return new Set(rows.map((r) => r.id))
 }

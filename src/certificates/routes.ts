@@ -8,7 +8,8 @@ import { createIssuerRepository } from '../issuers/repository.js'
 import { authErrors, Problem } from '../schemas.js'
 import { dataValidatorFor } from '../types/dataSchema.js'
 import { createTypeRepository } from '../types/repository.js'
-import { checkCertificate, type CheckContext } from './checks.js'
+import { checkCertificate, type CheckContext, type CheckedCertificate } from './checks.js'
+import { checkAttachedDocument, type DocumentContext } from './document.js'
 import { createCertificateRepository, type StoreOutcome } from './repository.js'
 import { BatchBody, BatchResult, CertificateIdParams, PushBody, StatusBody, StoredCertificate } from './schemas.js'
 import { changeStatus } from './status.js'
@@ -19,6 +20,12 @@ import { changeStatus } from './status.js'
  * batch pushes can take; the others wait, parsed, for their turn.
  */
 const BATCHES_AT_ONCE = 2
+
+/** A batch carries JWS only: an item whose payload names a document must be pushed on its own. */
+function withoutDocument<T extends { ok: true; value: CheckedCertificate } | { ok: false; problems: { pointer: string; code: string; message: string }[] }>(c: T, i: number): T | { ok: false; problems: { pointer: string; code: string; message: string }[] } {
+  if (!c.ok || !c.value.payload.document) return c
+  return { ok: false, problems: [{ pointer: `/certificates/${i}/payload/document`, code: 'DOCUMENT_MISSING', message: 'a certificate that carries a document is pushed alone, with its bytes, to POST /v1/certificates' }] }
+}
 
 /** Issuing departments push certificates and keep their status. */
 export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, opts) => {
@@ -47,16 +54,24 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
     }
   }
   const actor = (request: FastifyRequest) => ({ sub: request.user.sub, org: request.user.org, requestId: request.id })
+  const documents: DocumentContext = {
+    maxBytes: config.maxDocumentBytes,
+    anchors: config.trustAnchors,
+    issuerKeys: async (code) => (await issuers.get(code))?.keys ?? [],
+  }
+  // A push may carry a sealed OFD file as base64: the body may then be that much larger.
+  const pushBodyLimit = Math.max(config.bodyLimit, Math.ceil(config.maxDocumentBytes / 3) * 4 + config.maxCertificateBytes + 4096)
 
   app.post(
     '/v1/certificates',
     {
+      bodyLimit: pushBodyLimit,
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
         summary: 'Push one signed certificate (issuer)',
         description:
-          '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/….',
+          '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/…, /document. A certificate whose payload names a document (a sealed OFD file) carries its bytes in `document`, base64: accepted only when the file has the SM3 and size named, its seals verify (every GB/T 38540 check, to a trust anchor), and each seal was made with a registered signing key of the same issuer, active when it sealed (DOCUMENT_MISSING, DOCUMENT_NOT_DECLARED, DOCUMENT_TOO_LARGE, DOCUMENT_ENCODING_INVALID, DOCUMENT_SIZE_MISMATCH, DOCUMENT_DIGEST_MISMATCH, DOCUMENT_INVALID, DOCUMENT_SEAL_INVALID, DOCUMENT_SIGNER_NOT_REGISTERED, DOCUMENT_SIGNER_NOT_ACTIVE). The file is stored encrypted with the certificate, in one transaction.',
         security: [{ bearer: [] }],
         body: PushBody,
         response: { 200: StoredCertificate, 201: StoredCertificate, 409: Problem, 422: Problem, ...authErrors() },
@@ -65,7 +80,9 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
     async (request, reply) => {
       const checked = await checkCertificate(request.body.certificate, contextFor(request), '/certificate')
       if (!checked.ok) throw new AppError('INVALID_CERTIFICATE', `${checked.problems.length} problem(s) in the certificate`, { errors: checked.problems })
-      const result = await store.storeOne(checked.value, actor(request))
+      const document = await checkAttachedDocument(checked.value, request.body.document, documents)
+      if (!document.ok) throw new AppError('INVALID_CERTIFICATE', `${document.problems.length} problem(s) in the certificate's document`, { errors: document.problems })
+      const result = await store.storeOne(checked.value, actor(request), document.value)
       if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: `/certificate${p.pointer}` })) } : {})
       return reply.code(result.outcome === 'created' ? 201 : 200).send(result.record)
     },
@@ -78,7 +95,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       schema: {
         tags: ['certificates'],
         summary: 'Push up to 1,000 signed certificates (issuer)',
-        description: `Each certificate is checked and stored on its own, all or nothing: a bad item is rejected with its own code and problems and its neighbours are still stored; one result per item, in order, with the status a single push would have had. A service process works on at most ${BATCHES_AT_ONCE} batches at once; further batches wait their turn.`,
+        description: `Each certificate is checked and stored on its own, all or nothing: a bad item is rejected with its own code and problems and its neighbours are still stored; one result per item, in order, with the status a single push would have had. A certificate whose payload names a document is refused here (DOCUMENT_MISSING): push it alone with its file. A service process works on at most ${BATCHES_AT_ONCE} batches at once; further batches wait their turn.`,
         security: [{ bearer: [] }],
         body: BatchBody,
         response: { 200: BatchResult, ...authErrors() },
@@ -87,7 +104,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
     // Batches take turns: bounded memory whatever the number of issuers pushing at once.
     (request) => batchTurns(async () => {
       const ctx = contextFor(request)
-      const checked = await Promise.all(request.body.certificates.map((jws, i) => checkCertificate(jws, ctx, `/certificates/${i}`)))
+      const checked = (await Promise.all(request.body.certificates.map((jws, i) => checkCertificate(jws, ctx, `/certificates/${i}`)))).map((c, i) => withoutDocument(c, i))
       const accepted = checked.flatMap((c, i) => (c.ok ? [{ i, value: c.value }] : []))
       const stored = await store.storeMany(accepted.map((a) => a.value), actor(request))
       const byIndex = new Map<number, StoreOutcome>(accepted.map((a, k) => [a.i, stored[k]!]))

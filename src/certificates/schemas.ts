@@ -27,6 +27,16 @@ export const CertificatePayload = Type.Object(
     validFrom: Type.Unsafe<string>({ ...date, description: 'valid from (ZZYXQQSRQ)' }),
     validUntil: Type.Optional(Type.Unsafe<string>({ ...date, description: 'valid until (ZZYXQJZRQ); absent = long-term' })),
     data: Type.Object({}, { additionalProperties: true, description: "fields defined by the type's JSON Schema" }),
+    document: Type.Optional(
+      Type.Object(
+        {
+          mediaType: Type.Literal('application/ofd'),
+          sm3: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hex SM3 of the exact bytes of the sealed OFD file' }),
+          size: Type.Integer({ minimum: 1, description: 'its size in bytes' }),
+        },
+        { additionalProperties: false, description: 'the sealed OFD document (GB/T 33190) this certificate carries: the digest binds the signed metadata to the exact file' },
+      ),
+    ),
   },
   // storableText (types/dataSchema.ts): every string, data's included, is storable text, and the
   // payload nests at most PAYLOAD_MAX_DEPTH levels, so what is accepted can be stored and served.
@@ -34,9 +44,25 @@ export const CertificatePayload = Type.Object(
 )
 export type CertificatePayload = Static<typeof CertificatePayload>
 
-const Jws = Type.String({ minLength: 1, description: 'compact JWS, typ zhengzhao-cert+jws, signed by the issuer' })
+const Jws = Type.String({
+  minLength: 1,
+  description:
+    'compact JWS, typ zhengzhao-cert+jws, signed by the issuer with alg ES256, EdDSA, RS256, PS256 or SM2. SM2 is SM2-with-SM3 (GM/T 0003) with the distinguishing ID 1234567812345678 over the JWS signing input, the signature 64 bytes r‖s, kid the RFC 7638 thumbprint of the JWK {"crv":"SM2","kty":"EC","x","y"} (32-byte coordinates).',
+})
 
-export const PushBody = Type.Object({ certificate: Jws }, { additionalProperties: false })
+export const PushBody = Type.Object(
+  {
+    certificate: Jws,
+    document: Type.Optional(
+      Type.String({
+        minLength: 1,
+        contentEncoding: 'base64',
+        description: 'the sealed OFD file the payload\'s document names, base64 (RFC 4648 §4, padded): it must have that SM3 and size, its seals must verify, and the sealing certificate must be a registered key of the same issuer',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
 export const BatchBody = Type.Object({ certificates: Type.Array(Jws, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false })
 
 export const CertificateIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })

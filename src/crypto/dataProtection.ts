@@ -44,19 +44,28 @@ export function holderIndex(keys: DataProtectionKeys, idType: string, id: string
  * ciphertext copied onto another row fails to decrypt instead of showing the wrong certificate.
  */
 export function encrypt(keys: DataProtectionKeys, plaintext: string, aad: string): { keyId: string; cipher: Buffer } {
+  return encryptBytes(keys, Buffer.from(plaintext, 'utf8'), aad)
+}
+
+/** The same for bytes (a sealed OFD file); give each kind of content its own `aad`. */
+export function encryptBytes(keys: DataProtectionKeys, plaintext: Uint8Array, aad: string): { keyId: string; cipher: Buffer } {
   const nonce = randomBytes(NONCE_BYTES)
   const cipher = createCipheriv('aes-256-gcm', keys.encryptionKeys.get(keys.activeKeyId)!, nonce)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
   return { keyId: keys.activeKeyId, cipher: Buffer.concat([nonce, body, cipher.getAuthTag()]) }
 }
 
 /** Decrypts; throws when the key is unknown or the ciphertext, its tag or its row binding is wrong. */
 export function decrypt(keys: DataProtectionKeys, keyId: string, data: Buffer, aad: string): string {
+  return decryptBytes(keys, keyId, data, aad).toString('utf8')
+}
+
+export function decryptBytes(keys: DataProtectionKeys, keyId: string, data: Buffer, aad: string): Buffer {
   const key = keys.encryptionKeys.get(keyId)
   if (!key) throw new Error(`encryption key ${keyId} is not configured`)
   const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, NONCE_BYTES))
   decipher.setAAD(Buffer.from(aad, 'utf8'))
   decipher.setAuthTag(data.subarray(data.length - TAG_BYTES))
-  return Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()]).toString('utf8')
+  return Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()])
 }

@@ -175,3 +175,20 @@ export const certificateStatusHistory = pgTable(
   // A certificate's changes are written under its row lock, so `id` (a sequence) is their order.
   (t) => [index('certificate_status_history_cert_idx').on(t.certificateId, t.id)],
 )
+
+/**
+ * The sealed OFD file a certificate carries (GB/T 33190), stored exactly as received and
+ * encrypted like the JWS (AES-256-GCM under `keyId`, bound to the certificate's identifier). Kept
+ * apart from `certificates` so lookups never read megabytes they do not serve.
+ */
+export const certificateDocuments = pgTable('certificate_documents', {
+  certificateId: text('certificate_id')
+    .primaryKey()
+    .references(() => certificates.id),
+  mediaType: text('media_type').notNull(),
+  /** Hex SM3 of the plaintext file: what the signed payload's `document.sm3` names. */
+  sm3: text('sm3').notNull(),
+  size: integer('size').notNull(),
+  keyId: text('key_id').notNull(),
+  cipher: bytea('cipher').notNull(),
+})

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { AccessLog } from '../audit/accessLog.js'
 import { signReceipt } from '../audit/receipts.js'
-import type { CertificateReader } from '../certificates/read.js'
+import type { FastifyRequest } from 'fastify'
+import type { CertificateReader, CertificateRow } from '../certificates/read.js'
 import { statusHistory } from '../certificates/repository.js'
 import { CertificateIdParams } from '../certificates/schemas.js'
 import type { Config } from '../config.js'
@@ -16,12 +17,12 @@ import { ReadResult } from './schemas.js'
 
 // A GET has no body, so a reader states the purpose in headers (never in the URL). The reason is
 // percent-encoded UTF-8 so Chinese text survives HTTP header rules.
-const PurposeHeaders = Type.Object({
+export const PurposeHeaders = Type.Object({
   'x-purpose-matter-code': Type.Optional(Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' })),
   'x-purpose-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'percent-encoded UTF-8' })),
 })
 
-interface Deps {
+export interface Deps {
   reader: CertificateReader
   grantsRepo: ReturnType<typeof createGrantRepository>
   accessLog: AccessLog
@@ -49,25 +50,8 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
     async (request) => {
       const { user } = request
       const row = await reader.byId(request.params.id)
-      const actor = { actorSub: user.sub, actorOrg: user.org, requestId: request.id, clientRequestId: request.clientRequestId }
-      const asIssuer = row !== undefined && user.roles.includes('issuer') && row.issuerCode === user.org
-      const asHolder = row !== undefined && user.holder !== undefined && row.holderIndex === holderIndex(config.dataProtection, user.holder.idType, user.holder.id)
-      let purpose: { matterCode: string; reason: string } | undefined
-      if (!asIssuer && !asHolder) {
-        // A reader learns nothing about an identifier it may not read: the answer turns on the type
-        // the identifier names and the reader's grants, never on whether it is stored (no oracle).
-        // A stored identifier always parses (minting is strict), so one that does not is simply absent.
-        const named = parseCertId(request.params.id)
-        if (!user.roles.includes('reader') || !named.ok) throw new AppError('CERTIFICATE_NOT_FOUND')
-        purpose = purposeFrom(request.headers)
-        if (!(await grantsRepo.grantedTypes(user.org, purpose.matterCode)).has(named.value.typeCode)) {
-          await accessLog.record({ kind: 'access.denied', ...actor, holderRef: row?.holderIndex, certificateIds: [request.params.id], details: { purpose, via: 'read', outcome: 'TYPE_NOT_GRANTED' } })
-          throw new AppError('TYPE_NOT_GRANTED', `Not granted ${named.value.typeCode} for matter ${purpose.matterCode}`)
-        }
-        if (!row) throw new AppError('CERTIFICATE_NOT_FOUND')
-      }
+      const { as, purpose, actor } = await authorizeRead(request, request.params.id, row, { grantsRepo, accessLog, config }, 'read')
       const view = reader.view(row!)
-      const as = asIssuer ? 'issuer' : asHolder ? 'holder' : 'reader'
       await accessLog.record({ kind: 'access.read', ...actor, holderRef: row!.holderIndex, certificateIds: [view.id], details: { purpose: purpose ?? null, as, outcome: 'found' } })
       const history = (await statusHistory(db, view.id)).map((h) => ({ at: h.at.toISOString(), from: h.fromStatus, to: h.toStatus, reason: h.reason }))
       const receipt = await signReceipt(config.serviceKeys, {
@@ -81,6 +65,37 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
       return { certificate: view, history, receipt }
     },
   )
+}
+
+/**
+ * Who may read a stored certificate (or its document): its issuing organisation, its holder, or
+ * a reader granted its type for the stated matter. A denial is logged; the caller logs the read.
+ * A reader learns nothing about an identifier it may not read: the answer turns on the type the
+ * identifier names and the reader's grants, never on whether it is stored (no existence oracle).
+ */
+export async function authorizeRead(
+  request: FastifyRequest,
+  id: string,
+  row: CertificateRow | undefined,
+  deps: Pick<Deps, 'grantsRepo' | 'accessLog' | 'config'>,
+  via: 'read' | 'document',
+): Promise<{ as: 'issuer' | 'holder' | 'reader'; purpose: { matterCode: string; reason: string } | undefined; actor: { actorSub: string; actorOrg: string; requestId: string; clientRequestId: string | null } }> {
+  const { user } = request
+  const actor = { actorSub: user.sub, actorOrg: user.org, requestId: request.id, clientRequestId: request.clientRequestId }
+  const asIssuer = row !== undefined && user.roles.includes('issuer') && row.issuerCode === user.org
+  const asHolder = row !== undefined && user.holder !== undefined && row.holderIndex === holderIndex(deps.config.dataProtection, user.holder.idType, user.holder.id)
+  if (asIssuer) return { as: 'issuer', purpose: undefined, actor }
+  if (asHolder) return { as: 'holder', purpose: undefined, actor }
+  // A stored identifier always parses (minting is strict), so one that does not is simply absent.
+  const named = parseCertId(id)
+  if (!user.roles.includes('reader') || !named.ok) throw new AppError('CERTIFICATE_NOT_FOUND')
+  const purpose = purposeFrom(request.headers)
+  if (!(await deps.grantsRepo.grantedTypes(user.org, purpose.matterCode)).has(named.value.typeCode)) {
+    await deps.accessLog.record({ kind: 'access.denied', ...actor, holderRef: row?.holderIndex, certificateIds: [id], details: { purpose, via, outcome: 'TYPE_NOT_GRANTED' } })
+    throw new AppError('TYPE_NOT_GRANTED', `Not granted ${named.value.typeCode} for matter ${purpose.matterCode}`)
+  }
+  if (!row) throw new AppError('CERTIFICATE_NOT_FOUND')
+  return { as: 'reader', purpose, actor }
 }
 
 function purposeFrom(headers: Record<string, string | string[] | undefined>): { matterCode: string; reason: string } {

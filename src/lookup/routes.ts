@@ -10,6 +10,7 @@ import { createGrantRepository } from '../grants/repository.js'
 import { authErrors, Problem } from '../schemas.js'
 import { holderRefFor } from './holder.js'
 import { readByIdRoute } from './readById.js'
+import { readDocumentRoute } from './readDocument.js'
 import { LookupBody, LookupResult } from './schemas.js'
 
 /** Approving departments look up a holder's certificates by ID number, for a stated purpose. */
@@ -71,4 +72,5 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   )
 
   await app.register(readByIdRoute, { reader, grantsRepo, accessLog, config, db })
+  await app.register(readDocumentRoute, { reader, grantsRepo, accessLog, config, db })
 }

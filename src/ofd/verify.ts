@@ -63,6 +63,8 @@ export interface OfdVerification {
 
 export interface OfdVerifyOptions {
   anchors: readonly X509Certificate[]
+  /** CA certificates that may complete a path from a seal's certificate to an anchor (seals usually carry the leaf alone). */
+  intermediates?: readonly X509Certificate[]
   limits?: ZipLimits
 }
 
@@ -137,7 +139,7 @@ function referencesCheck(files: PackageFiles, sig: SignatureXml): OfdCheck {
   return pass('references', `${sig.references.length} file(s), ${alg.toUpperCase()}`)
 }
 
-async function sealChecks(files: PackageFiles, path: string, ses: SealSignature, anchors: readonly X509Certificate[]): Promise<OfdCheck[]> {
+async function sealChecks(files: PackageFiles, path: string, ses: SealSignature, trust: OfdVerifyOptions): Promise<OfdCheck[]> {
   const checks: OfdCheck[] = []
   // The seal signature binds Signature.xml (and through it every referenced digest).
   checks.push(digest('sm3', files.get(path)!).equals(ses.dataHash) ? pass('dataHash') : fail('dataHash', 'DATA_HASH_MISMATCH', 'Signature.xml is not the file that was sealed'))
@@ -156,16 +158,16 @@ async function sealChecks(files: PackageFiles, path: string, ses: SealSignature,
     checks.push(fail('signingTime', 'SEAL_NOT_VALID_AT_SIGNING', `signed ${t.toISOString()}, the seal is valid ${ses.seal.validStart.toISOString()} to ${ses.seal.validEnd.toISOString()}`))
   } else checks.push(pass('signingTime', t.toISOString()))
   checks.push(signerInSeal(ses))
-  checks.push(await chainCheck('trustChain', signer, anchors, t))
+  checks.push(await chainCheck('trustChain', signer, trust, t))
   // A seal vouches for nothing unless whoever made it is trusted too: anyone can make a seal
   // around their own certificate and sign it with their own key.
-  checks.push(await chainCheck('sealMakerChain', maker, anchors, t))
+  checks.push(await chainCheck('sealMakerChain', maker, trust, t))
   return checks
 }
 
-async function chainCheck(check: 'trustChain' | 'sealMakerChain', who: { cert: X509Certificate } | undefined, anchors: readonly X509Certificate[], at: Date | undefined): Promise<OfdCheck> {
+async function chainCheck(check: 'trustChain' | 'sealMakerChain', who: { cert: X509Certificate } | undefined, { anchors, intermediates = [] }: OfdVerifyOptions, at: Date | undefined): Promise<OfdCheck> {
   if (!who) return skipped(check, 'no readable certificate')
-  const chained = await checkSigningCertificate(who.cert.toString(), anchors, at ?? new Date())
+  const chained = await checkSigningCertificate(who.cert.toString() + intermediates.map((c) => c.toString()).join(''), anchors, at ?? new Date())
   return chained.ok ? pass(check) : fail(check, chained.problems[0]!.code, chained.problems.map((p) => p.message).join('; '))
 }
 
@@ -185,7 +187,7 @@ function signatureFiles(signaturesPath: string, signatures: { path: string; sign
   return new Set([signaturesPath, ...signatures.flatMap((s) => [s.path, ...(s.signedValue ? [s.signedValue] : [])])])
 }
 
-async function verifyOne(files: PackageFiles, entry: { id: string; type: 'Seal' | 'Sign'; path: string }, anchors: readonly X509Certificate[]): Promise<{ result: OfdSignatureResult; covered: string[]; signedValue?: string }> {
+async function verifyOne(files: PackageFiles, entry: { id: string; type: 'Seal' | 'Sign'; path: string }, trust: OfdVerifyOptions): Promise<{ result: OfdSignatureResult; covered: string[]; signedValue?: string }> {
   const sig = readSignatureXml(files, entry.path)
   const result: OfdSignatureResult = { id: entry.id, type: entry.type, path: entry.path, checks: [referencesCheck(files, sig)] }
   const covered = sig.references.flatMap((r) => (r.path ? [r.path] : []))
@@ -195,7 +197,7 @@ async function verifyOne(files: PackageFiles, entry: { id: string; type: 'Seal' 
     return { result, covered }
   }
   if (entry.type === 'Sign') {
-    const sign = await verifySignValue(signedValue, files.get(entry.path)!, anchors)
+    const sign = await verifySignValue(signedValue, files.get(entry.path)!, trust.anchors)
     result.checks.push(...sign.checks)
     if (sign.signerCertificate) result.signerCertificate = sign.signerCertificate
     return { result, covered, signedValue: sig.signedValuePath }
@@ -208,7 +210,7 @@ async function verifyOne(files: PackageFiles, entry: { id: string; type: 'Seal' 
     return { result, covered, signedValue: sig.signedValuePath }
   }
   Object.assign(result, { sealName: ses.seal.name, sealVersion: ses.version, signingTime: ses.signingTime?.toISOString() ?? ses.signingTimeText, signerCertificate: ses.signerCert })
-  result.checks.push(...(await sealChecks(files, entry.path, ses, anchors)))
+  result.checks.push(...(await sealChecks(files, entry.path, ses, trust)))
   return { result, covered, signedValue: sig.signedValuePath }
 }
 
@@ -248,7 +250,7 @@ function combine(results: OfdSignatureResult[], coverage: OfdCheck): OfdCheck[] 
 export async function verifyOfd(bytes: Buffer, opts: OfdVerifyOptions): Promise<OfdVerification> {
   const files = await readPackage(bytes, opts.limits ?? DEFAULT_ZIP_LIMITS)
   const { signaturesPath, entries } = signatureEntries(files)
-  const done = await Promise.all(entries.map((e) => verifyOne(files, e, opts.anchors)))
+  const done = await Promise.all(entries.map((e) => verifyOne(files, e, opts)))
   const covered = new Set(done.flatMap((d) => d.covered))
   const exempt = signatureFiles(
     signaturesPath,

@@ -39,7 +39,7 @@ export function decodeCertificate(jws: string, maxBytes: number): { ok: true; va
   }
   if (!validatePayload(payload)) {
     const first = validatePayload.errors?.[0]
-    return bad('PAYLOAD_INVALID', `the payload is not a certificate${first ? ` (${first.instancePath || '/'} ${first.message ?? 'is invalid'})` : ''}`)
+    return bad(first?.keyword === 'storableText' ? 'UNSTORABLE_TEXT' : 'PAYLOAD_INVALID', `the payload is not a certificate${first ? ` (${first.instancePath || '/'} ${first.message ?? 'is invalid'})` : ''}`)
   }
   return {
     ok: true,

@@ -1,0 +1,94 @@
+import { createHash, X509Certificate } from 'node:crypto'
+import { keyThumbprint } from '../crypto/keys.js'
+import { splitPem } from '../crypto/x509.js'
+import type { FieldProblem } from '../errors.js'
+import type { KeyRow } from '../issuers/repository.js'
+import { OfdError } from '../ofd/errors.js'
+import { verifyOfd } from '../ofd/verify.js'
+import type { CheckedCertificate } from './checks.js'
+import { keyWindowProblem } from './signature.js'
+
+/**
+ * A certificate that carries its sealed OFD file: the signed payload's `document` names the
+ * file's SM3 and size, the push carries the bytes (base64 in the same JSON body, so one schema,
+ * one content type and one size limit cover the whole push; a 10 MB file costs 13.4 MB on the
+ * wire, which is what the limit is set for). The file is accepted only when it is exactly the
+ * one named, its seals verify (GB/T 38540, every check), and each seal was made with a
+ * registered signing key of the same issuer that is active when the push is received.
+ */
+
+export const OFD_MEDIA_TYPE = 'application/ofd'
+
+export interface AttachedDocument {
+  bytes: Buffer
+  mediaType: typeof OFD_MEDIA_TYPE
+  sm3: string
+  size: number
+}
+
+export interface DocumentContext {
+  maxBytes: number
+  anchors: readonly X509Certificate[]
+  issuerKeys(code: string): Promise<KeyRow[]>
+}
+
+function intermediatesOf(chainPem: string): X509Certificate[] {
+  return splitPem(chainPem)
+    .slice(1)
+    .map((pem) => new X509Certificate(pem))
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Canonical padded base64, or undefined: one encoding per file, nothing ignored. */
+export function decodeBase64(text: string): Buffer | undefined {
+  if (!BASE64.test(text)) return undefined
+  const bytes = Buffer.from(text, 'base64')
+  return bytes.toString('base64') === text ? bytes : undefined
+}
+
+type Result = { ok: true; value: AttachedDocument | undefined } | { ok: false; problems: FieldProblem[] }
+
+export async function checkAttachedDocument(c: CheckedCertificate, base64: string | undefined, ctx: DocumentContext, at = ''): Promise<Result> {
+  const declared = c.payload.document
+  const problem = (pointer: string, code: string, message: string): Result => ({ ok: false, problems: [{ pointer: `${at}${pointer}`, code, message }] })
+  if (!declared && base64 === undefined) return { ok: true, value: undefined }
+  if (!declared) return problem('/document', 'DOCUMENT_NOT_DECLARED', 'the signed payload names no document; sign one that does')
+  if (base64 === undefined) return problem('/certificate/payload/document', 'DOCUMENT_MISSING', 'the payload names a document: send its bytes in document')
+  // Size before decoding: base64 is 4/3 of the bytes.
+  if (base64.length > Math.ceil(ctx.maxBytes / 3) * 4) return problem('/document', 'DOCUMENT_TOO_LARGE', `larger than ${ctx.maxBytes} bytes`)
+  const bytes = decodeBase64(base64)
+  if (!bytes) return problem('/document', 'DOCUMENT_ENCODING_INVALID', 'not canonical base64 (RFC 4648 §4, padded)')
+  // The digest decides which file this is; the size must then agree with the signed payload too.
+  const sm3 = createHash('sm3').update(bytes).digest('hex')
+  if (sm3 !== declared.sm3) return problem('/document', 'DOCUMENT_DIGEST_MISMATCH', 'the file\'s SM3 is not the one the payload names')
+  if (bytes.length !== declared.size) return problem('/certificate/payload/document/size', 'DOCUMENT_SIZE_MISMATCH', `the file has ${bytes.length} bytes, the payload says ${declared.size}`)
+
+  let verified
+  try {
+    // The issuer's registered chains may complete a seal's path: seals usually carry the leaf alone.
+    const intermediates = (await ctx.issuerKeys(c.payload.issuer.code)).flatMap((k) => intermediatesOf(k.chainPem))
+    verified = await verifyOfd(bytes, { anchors: ctx.anchors, intermediates })
+  } catch (err) {
+    if (err instanceof OfdError) return problem('/document', 'DOCUMENT_INVALID', `${err.code}: ${err.message}`)
+    throw err
+  }
+  if (verified.code !== 0) {
+    const failing = verified.checks.filter((k) => k.outcome === 'fail').map((k) => `${k.check} ${k.reason}`)
+    return problem('/document', 'DOCUMENT_SEAL_INVALID', `verifyFile ${verified.code} (${verified.resultText}): ${failing.join(', ')}`)
+  }
+  // Each seal was made by a registered key of this issuer, active when it sealed.
+  const keys = await ctx.issuerKeys(c.payload.issuer.code)
+  const seals = verified.signatures.filter((s) => s.type === 'Seal')
+  if (seals.length === 0) return problem('/document', 'DOCUMENT_SEAL_INVALID', 'the file carries no electronic seal')
+  for (const seal of seals) {
+    const kid = await keyThumbprint(new X509Certificate(seal.signerCertificate!).publicKey)
+    const key = keys.find((k) => k.kid === kid)
+    if (!key) return problem('/document', 'DOCUMENT_SIGNER_NOT_REGISTERED', `seal ${seal.id} was made with a key that is not a registered signing key of issuer ${c.payload.issuer.code}`)
+    // As for the JWS: the key must be good when the push is received (a compromise dated before
+    // then, or a retirement, refuses it), and the seal's own time lies in the seal's validity.
+    const window = keyWindowProblem(key, new Date())
+    if (window) return problem('/document', 'DOCUMENT_SIGNER_NOT_ACTIVE', `seal ${seal.id}: ${window}`)
+  }
+  return { ok: true, value: { bytes, mediaType: OFD_MEDIA_TYPE, sm3, size: bytes.length } }
+}
