@@ -101,7 +101,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   if (ownsDatabase) app.addHook('onClose', () => database.close())
   // SM2 signatures are JavaScript arithmetic: checked on worker threads, started on the first one.
-  const sm2 = installSm2Pool(config.sm2Threads)
+  // A worker that cannot start makes every SM2 signature fail to verify: say so loudly.
+  const sm2 = installSm2Pool(config.sm2Threads, (err) => app.log.error({ err }, 'an SM2 verification worker failed: SM2 signatures do not verify until one starts'))
   app.addHook('onClose', () => sm2.close())
 
   // JSON API: no HTML of ours needs a CSP except /docs, which sets its own (staticCSP).

@@ -37,9 +37,9 @@ const WORKER = new URL(`./sm2Worker${import.meta.url.endsWith('.ts') ? '.ts' : '
 // dropping their key tables (about 1 MB each) when no SM2 batch comes.
 const IDLE_MS = 60_000
 
-// A worker's young generation defaults to the size of a whole process's: with two workers that
-// measured 62 MB more RSS, against 38 MB with these limits (the service stays under 200 MB) and
-// no measurable loss of speed. Its old generation holds at most 1,000 parsed keys and 16 tables.
+// A worker's young generation defaults to the size of a whole process's: two workers measured
+// 62 MB more RSS, against 38 MB with these limits, with no measurable loss of speed (the service
+// has a 200 MB target). Its old generation holds at most 1,000 parsed keys and 16 tables.
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 }
 
 /**
