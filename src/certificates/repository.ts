@@ -2,7 +2,10 @@ import { asc, eq, inArray, sql } from 'drizzle-orm'
 import { decryptBytes, encrypt, encryptBytes, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import { rowsOf, type Db } from '../db/client.js'
 import { auditEvents, certificateDocuments, certificates, certificateStatusHistory } from '../db/schema.js'
-import type { Actor } from '../types/repository.js'
+import type { Actor as BaseActor } from '../types/repository.js'
+
+/** Who pushed: the service's request id, and the client's own id kept apart (never an audit identifier alone). */
+type Actor = BaseActor & { clientRequestId?: string | null }
 import type { CheckedCertificate } from './checks.js'
 import type { AttachedDocument } from './document.js'
 import type { CertificateStatus, StoredCertificate } from './schemas.js'
@@ -107,6 +110,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     actorSub: actor.sub,
     actorOrg: actor.org,
     requestId: actor.requestId,
+    clientRequestId: actor.clientRequestId ?? null,
     details: { typeCode: row.typeCode, version: row.version },
   })
 
@@ -132,7 +136,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       if (previous.length > 0) {
         await tx.update(certificates).set({ status: 'superseded', statusChangedAt: new Date() }).where(inArray(certificates.id, previous.map((p) => p.id)))
         const reason = `superseded by version ${c.certId.version}`
-        await tx.insert(certificateStatusHistory).values(previous.map((p) => ({ certificateId: p.id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, fromStatus: p.status, toStatus: 'superseded', reason })))
+        await tx.insert(certificateStatusHistory).values(previous.map((p) => ({ certificateId: p.id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, clientRequestId: actor.clientRequestId ?? null, fromStatus: p.status, toStatus: 'superseded', reason })))
       }
       const row = rowFor(c)
       const [inserted] = await tx.insert(certificates).values(row).returning(recordColumns)
@@ -143,7 +147,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       }
       await tx.insert(auditEvents).values([
         issuedEvent(row, actor),
-        ...previous.map((p) => ({ kind: 'certificate.superseded', subject: p.id, holderRef: row.holderIndex, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, details: { by: row.id } })),
+        ...previous.map((p) => ({ kind: 'certificate.superseded', subject: p.id, holderRef: row.holderIndex, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, clientRequestId: actor.clientRequestId ?? null, details: { by: row.id } })),
       ])
       return { outcome: 'created', record: toRecord(inserted!) }
     })
@@ -205,8 +209,8 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
           on conflict do nothing
           returning id, type_code, issuer_code, version, status, status_changed_at, received_at, jws_sha256, holder_index
         ), events as (
-          insert into audit_events (kind, subject, holder_ref, actor_sub, actor_org, request_id, details)
-          select 'certificate.issued', id, holder_index, ${actor.sub}::text, ${actor.org}::text, ${actor.requestId}::text, jsonb_build_object('typeCode', type_code, 'version', version)
+          insert into audit_events (kind, subject, holder_ref, actor_sub, actor_org, request_id, client_request_id, details)
+          select 'certificate.issued', id, holder_index, ${actor.sub}::text, ${actor.org}::text, ${actor.requestId}::text, ${actor.clientRequestId ?? null}::text, jsonb_build_object('typeCode', type_code, 'version', version)
           from stored
         )
         select * from stored`,

@@ -53,7 +53,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       dataValidator: dataValidatorFor,
     }
   }
-  const actor = (request: FastifyRequest) => ({ sub: request.user.sub, org: request.user.org, requestId: request.id })
+  const actor = (request: FastifyRequest) => ({ sub: request.user.sub, org: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
   const documents: DocumentContext = {
     maxBytes: config.maxDocumentBytes,
     anchors: config.trustAnchors,

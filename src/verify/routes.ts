@@ -39,6 +39,7 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
         actorSub: user.sub,
         actorOrg: user.org,
         requestId: request.id,
+        clientRequestId: request.clientRequestId,
         holderRef: outcome.holderRef,
         certificateIds: outcome.certificateIds,
         details: { result: outcome.result, by: outcome.by },

@@ -94,4 +94,29 @@ t.test('a client-chosen x-request-id is a correlation hint, never the audit iden
     const history = await rowsOf<{ client_request_id: string }>(f.database.db, sql`select client_request_id from certificate_status_history where certificate_id = ${p.id}`)
     t.same(history.map((h) => h.client_request_id), ['issuer-ticket-7'])
   })
+
+  t.test('pushes (one, a new version, a batch) and verifications keep it too', async (t) => {
+    const one = f.payload()
+    const pushed = await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: { ...f.issuerAuth, 'x-request-id': 'push-ticket-1' }, payload: { certificate: await f.sign(one) } })
+    t.equal(pushed.statusCode, 201)
+    const v2 = f.payload({ serial: one.number, version: 2 })
+    t.equal((await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: { ...f.issuerAuth, 'x-request-id': 'push-ticket-2' }, payload: { certificate: await f.sign(v2) } })).statusCode, 201)
+    const batch = await f.app.inject({ method: 'POST', url: '/v1/certificates/batch', headers: { ...f.issuerAuth, 'x-request-id': 'batch-ticket-3' }, payload: { certificates: [await f.sign(f.payload())] } })
+    t.equal(batch.json().summary.created, 1)
+    const verified = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: { ...f.issuerAuth, 'x-request-id': 'verify-ticket-4' }, payload: { id: one.id } })
+    t.equal(verified.statusCode, 200)
+    const kept = await rowsOf<{ kind: string; client_request_id: string }>(
+      f.database.db,
+      sql`select kind, client_request_id from audit_events where client_request_id in ('push-ticket-1', 'push-ticket-2', 'batch-ticket-3', 'verify-ticket-4') order by id`,
+    )
+    t.same(kept.map((r) => [r.kind, r.client_request_id]), [
+      ['certificate.issued', 'push-ticket-1'],
+      ['certificate.issued', 'push-ticket-2'],
+      ['certificate.superseded', 'push-ticket-2'],
+      ['certificate.issued', 'batch-ticket-3'],
+      ['access.verify', 'verify-ticket-4'],
+    ])
+    const superseded = await rowsOf<{ client_request_id: string }>(f.database.db, sql`select client_request_id from certificate_status_history where certificate_id = ${one.id}`)
+    t.same(superseded.map((h) => h.client_request_id), ['push-ticket-2'])
+  })
 })
