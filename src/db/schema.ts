@@ -181,14 +181,19 @@ export const certificateStatusHistory = pgTable(
  * encrypted like the JWS (AES-256-GCM under `keyId`, bound to the certificate's identifier). Kept
  * apart from `certificates` so lookups never read megabytes they do not serve.
  */
-export const certificateDocuments = pgTable('certificate_documents', {
-  certificateId: text('certificate_id')
-    .primaryKey()
-    .references(() => certificates.id),
-  mediaType: text('media_type').notNull(),
-  /** Hex SM3 of the plaintext file: what the signed payload's `document.sm3` names. */
-  sm3: text('sm3').notNull(),
-  size: integer('size').notNull(),
-  keyId: text('key_id').notNull(),
-  cipher: bytea('cipher').notNull(),
-})
+export const certificateDocuments = pgTable(
+  'certificate_documents',
+  {
+    certificateId: text('certificate_id')
+      .primaryKey()
+      .references(() => certificates.id),
+    mediaType: text('media_type').notNull(),
+    /** Hex SM3 of the plaintext file: what the signed payload's `document.sm3` names. */
+    sm3: text('sm3').notNull(),
+    size: integer('size').notNull(),
+    keyId: text('key_id').notNull(),
+    cipher: bytea('cipher').notNull(),
+  },
+  // A presented file is found by its digest (POST /v1/verify {document}).
+  (t) => [index('certificate_documents_sm3_idx').on(t.sm3)],
+)

@@ -165,9 +165,27 @@ async function sealChecks(files: PackageFiles, path: string, ses: SealSignature,
   return checks
 }
 
+/**
+ * The intermediates that can sit above `leaf`, walking issuer names up until an anchor's name:
+ * a caller may offer every CA it knows (all registered issuers' chains), and the path builder is
+ * given only the few that matter. Names steer; the signatures are still checked by the builder.
+ */
+function pathCandidates(leaf: X509Certificate, intermediates: readonly X509Certificate[], anchors: readonly X509Certificate[]): X509Certificate[] {
+  const anchorNames = new Set(anchors.map((a) => a.subject))
+  const picked: X509Certificate[] = []
+  let issuer = leaf.issuer
+  for (let depth = 0; depth < 4 && !anchorNames.has(issuer); depth++) {
+    const next = intermediates.find((c) => c.subject === issuer && !picked.includes(c))
+    if (!next) break
+    picked.push(next)
+    issuer = next.issuer
+  }
+  return picked
+}
+
 async function chainCheck(check: 'trustChain' | 'sealMakerChain', who: { cert: X509Certificate } | undefined, { anchors, intermediates = [] }: OfdVerifyOptions, at: Date | undefined): Promise<OfdCheck> {
   if (!who) return skipped(check, 'no readable certificate')
-  const chained = await checkSigningCertificate(who.cert.toString() + intermediates.map((c) => c.toString()).join(''), anchors, at ?? new Date())
+  const chained = await checkSigningCertificate(who.cert.toString() + pathCandidates(who.cert, intermediates, anchors).map((c) => c.toString()).join(''), anchors, at ?? new Date())
   return chained.ok ? pass(check) : fail(check, chained.problems[0]!.code, chained.problems.map((p) => p.message).join('; '))
 }
 

@@ -4,6 +4,8 @@ import { signReceipt } from '../audit/receipts.js'
 import type { CertificateStatus } from '../certificates/schemas.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
+import { decodeBase64 } from '../certificates/document.js'
+import { AppError } from '../errors.js'
 import { authErrors, Problem } from '../schemas.js'
 import { VerifyBody, VerifyResultSchema } from './schemas.js'
 import { createVerifyService, type VerifyOutcome } from './service.js'
@@ -17,12 +19,14 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   app.post(
     '/v1/verify',
     {
+      // A presented OFD file travels as base64 in the body.
+      bodyLimit: Math.max(config.bodyLimit, Math.ceil(config.maxDocumentBytes / 3) * 4 + 4096),
       onRequest: app.auth(),
       schema: {
         tags: ['verify'],
         summary: 'Verify a certificate: a JWS, an identifier, or the printed fields of a paper copy (any caller)',
         description:
-          'Answers 200 with a GB/T 36906 result code (0–6), every check with its outcome, the stored status when the answer speaks for a stored certificate, and a signed receipt. The holder ID is never echoed. Every verification is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
+          'Answers 200 with a GB/T 36906 result code (0–6), every check with its outcome (for a presented OFD file also `document`: verifyFile\'s 0/1/2 and every seal check; the file is matched by SM3 against the documents certificates carry, and a stored one is answered for its certificate), the stored status when the answer speaks for a stored certificate, and a signed receipt. The holder ID is never echoed. Every verification is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
         security: [{ bearer: [] }],
         body: VerifyBody,
         response: { 200: VerifyResultSchema, 503: Problem, ...authErrors() },
@@ -31,7 +35,14 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
     async (request) => {
       const now = new Date()
       const body = request.body
-      const outcome = 'certificate' in body ? await service.byJws(body.certificate, now) : 'id' in body ? await service.byId(body.id, now) : await service.byFields(body, now)
+      const outcome =
+        'certificate' in body
+          ? await service.byJws(body.certificate, now)
+          : 'id' in body
+            ? await service.byId(body.id, now)
+            : 'document' in body
+              ? await service.byDocument(documentBytes(body.document, config.maxDocumentBytes), now)
+              : await service.byFields(body, now)
       const { user } = request
       // Durable before the answer leaves: no verification without its log entry.
       await accessLog.record({
@@ -54,6 +65,14 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   )
 }
 
+/** The bytes of a presented file: canonical padded base64, within MAX_DOCUMENT_BYTES. */
+function documentBytes(base64: string, maxBytes: number): Buffer {
+  if (base64.length > Math.ceil(maxBytes / 3) * 4) throw new AppError('PAYLOAD_TOO_LARGE', `the document is larger than ${maxBytes} bytes`)
+  const bytes = decodeBase64(base64)
+  if (!bytes) throw new AppError('VALIDATION_FAILED', 'document is not canonical base64', { errors: [{ pointer: '/document', code: 'DOCUMENT_ENCODING_INVALID', message: 'not canonical base64 (RFC 4648 §4, padded)' }] })
+  return bytes
+}
+
 function answer(o: VerifyOutcome, receipt: string) {
   return {
     result: o.result,
@@ -61,6 +80,7 @@ function answer(o: VerifyOutcome, receipt: string) {
     checks: o.checks,
     ...(o.record ? { status: o.record.status as CertificateStatus, statusChangedAt: o.record.statusChangedAt.toISOString() } : {}),
     ...(o.certificate ? { certificate: o.certificate } : {}),
+    ...(o.document ? { document: o.document } : {}),
     receipt,
   }
 }

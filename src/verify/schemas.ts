@@ -3,6 +3,7 @@ import { STATUSES } from '../certificates/schemas.js'
 import { HolderRef } from '../lookup/schemas.js'
 import { TypeCodeSchema } from '../schemas.js'
 import { CHECK_NAMES, type CheckName, type CheckOutcome } from './checkList.js'
+import { OFD_CHECK_NAMES, type OfdCheckName } from '../ofd/verify.js'
 
 const ByCertificate = Type.Object(
   { certificate: Type.String({ minLength: 1, description: 'the compact JWS presented (typ zhengzhao-cert+jws), checked byte for byte against the stored one' }) },
@@ -23,7 +24,18 @@ const ByPrintedFields = Type.Object(
   { additionalProperties: false, title: 'by the printed fields of a paper copy' },
 )
 
-export const VerifyBody = Type.Union([ByCertificate, ById, ByPrintedFields], {
+const ByDocument = Type.Object(
+  {
+    document: Type.String({
+      minLength: 1,
+      contentEncoding: 'base64',
+      description: 'a sealed OFD file (GB/T 33190, GB/T 38540 / GM/T 0031 seals), padded base64: its seals are checked in full, and it is matched by SM3 against the documents certificates carry',
+    }),
+  },
+  { additionalProperties: false, title: 'by a sealed OFD file' },
+)
+
+export const VerifyBody = Type.Union([ByCertificate, ById, ByPrintedFields, ByDocument], {
   description: 'Exactly one form. Anything else (e.g. a typeCode alone) is 400 VALIDATION_FAILED; a form that is complete but cannot be read is answered with result 4.',
 })
 
@@ -32,6 +44,13 @@ export const VerifyCheck = Type.Object({
   check: Type.Unsafe<CheckName>({ type: 'string', enum: [...CHECK_NAMES] }),
   outcome: Type.Unsafe<CheckOutcome>({ type: 'string', enum: ['pass', 'fail', 'skipped'] }),
   reason: Type.Optional(Type.String({ description: 'stable code of a failure, e.g. SIGNATURE_INVALID, KEY_COMPROMISED, REVOKED, EXPIRED' })),
+  detail: Type.Optional(Type.String()),
+})
+
+const OfdCheckSchema = Type.Object({
+  check: Type.Unsafe<OfdCheckName>({ type: 'string', enum: [...OFD_CHECK_NAMES] }),
+  outcome: Type.Unsafe<CheckOutcome>({ type: 'string', enum: ['pass', 'fail', 'skipped'] }),
+  reason: Type.Optional(Type.String({ description: 'stable code of a failure, e.g. DIGEST_MISMATCH, SEAL_SIGNATURE_INVALID, NOT_TRUSTED' })),
   detail: Type.Optional(Type.String()),
 })
 
@@ -56,6 +75,28 @@ export const VerifyResultSchema = Type.Object(
         validFrom: Type.String({ format: 'date' }),
         validUntil: Type.Optional(Type.String({ format: 'date', description: 'absent: long-term (长期)' })),
       }),
+    ),
+    document: Type.Optional(
+      Type.Object(
+        {
+          code: Type.Integer({ minimum: 0, maximum: 2, description: 'verifyFile: 0 correct, 1 seal signature failed, 2 file check failed' }),
+          resultText: Type.String(),
+          sm3: Type.String({ description: 'hex SM3 of the file presented' }),
+          checks: Type.Array(OfdCheckSchema, { description: 'every seal check, each failing if it failed for any signature' }),
+          signatures: Type.Array(
+            Type.Object({
+              id: Type.String(),
+              type: Type.Union([Type.Literal('Seal'), Type.Literal('Sign')]),
+              path: Type.String({ description: 'the Signature.xml inside the package' }),
+              sealName: Type.Optional(Type.String()),
+              sealVersion: Type.Optional(Type.Integer()),
+              signingTime: Type.Optional(Type.String()),
+              checks: Type.Array(OfdCheckSchema),
+            }),
+          ),
+        },
+        { description: 'for a presented OFD file: what its seals gave' },
+      ),
     ),
     receipt: Type.String({ description: 'compact JWS (typ zhengzhao-receipt+jws, kind verify) signed by the service key; verify with /.well-known/jwks.json' }),
   },

@@ -9,7 +9,13 @@ import { checkList, fail, pass, skipped, type CheckResult } from './checkList.js
 import { holderIdProblem } from './content.js'
 import { decodeCertificate, type DecodedCertificate } from './decode.js'
 import { databaseTrust, findByTypeAndNumber } from './repository.js'
-import { insufficient, resultOf, type VerifyResult } from './result.js'
+import { insufficient, resultFor, resultOf, type VerifyResult } from './result.js'
+import { createHash, X509Certificate } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import { certificateDocuments } from '../db/schema.js'
+import { splitPem } from '../crypto/x509.js'
+import { OfdError } from '../ofd/errors.js'
+import { verifyOfd, type OfdVerification } from '../ofd/verify.js'
 
 export interface CertificateSummary {
   id: string
@@ -22,7 +28,9 @@ export interface CertificateSummary {
 
 /** A verification, before it is logged and answered. */
 export interface VerifyOutcome extends VerifyResult {
-  by: 'jws' | 'id' | 'fields'
+  by: 'jws' | 'id' | 'fields' | 'document'
+  /** For a presented OFD file: what its seals gave (verifyFile's 0/1/2 and every check). */
+  document?: Pick<OfdVerification, 'code' | 'resultText' | 'checks' | 'signatures'> & { sm3: string }
   checks: CheckResult[]
   /** The stored certificate the answer speaks for (its status is shown), if any. */
   record?: CertificateRow
@@ -31,7 +39,7 @@ export interface VerifyOutcome extends VerifyResult {
   holderRef?: string
   certificateIds: string[]
   /** What the receipt states: the holder only when the caller presented it. */
-  receipt: { holderRef?: string; certificates: { id: string; sha256: string }[] }
+  receipt: { holderRef?: string; certificates: { id: string; sha256: string; documentSm3?: string }[] }
 }
 
 export interface PrintedFields {
@@ -162,7 +170,54 @@ export function createVerifyService(db: Db, config: Config) {
     return { by: 'fields', ...resultOf(checks), checks, ...(holders.length === 1 ? { holderRef: holders[0]! } : {}), certificateIds: rows.map((r) => r.id), receipt: { holderRef: presentedRef, certificates: [] } }
   }
 
-  return { byJws, byId, byFields }
+  /**
+   * A presented sealed OFD file: its seals, checked in full to the trust anchors (with the
+   * registered issuers' intermediates), and whether it is the stored document of a certificate,
+   * whose own checks and status then give the result. A file that cannot be read is 4; seals that
+   * fail are 6 (altered or forged, stored or not); sound seals on a file never stored are 5.
+   */
+  async function byDocument(bytes: Buffer, now: Date): Promise<VerifyOutcome> {
+    const sm3 = createHash('sm3').update(bytes).digest('hex')
+    const [storedDoc] = await db.select({ id: certificateDocuments.certificateId }).from(certificateDocuments).where(eq(certificateDocuments.sm3, sm3)).limit(1)
+    const row = storedDoc ? await reader.byId(storedDoc.id) : undefined
+    let ofd: OfdVerification
+    try {
+      ofd = await verifyOfd(bytes, { anchors: config.trustAnchors, intermediates: row ? await intermediatesOf(row.issuerCode) : [] })
+    } catch (err) {
+      if (!(err instanceof OfdError)) throw err
+      const checks = checkList([fail('format', err.code, err.message)])
+      return { by: 'document', ...resultOf(checks), checks, certificateIds: [], receipt: { certificates: [] } }
+    }
+    const document = { code: ofd.code, resultText: ofd.resultText, checks: ofd.checks, signatures: ofd.signatures.map(({ signerCertificate: _, ...s }) => s), sm3 }
+    const sealFailed = ofd.checks.find((c) => c.outcome === 'fail')
+    if (!row) {
+      const checks = checkList([pass('format'), fail('matchesRecord', 'NO_RECORD', 'no stored certificate carries this file')])
+      const result = sealFailed ? resultFor(6, `the file's seals: ${sealFailed.check} ${sealFailed.reason}`) : resultOf(checks)
+      return { by: 'document', ...result, checks, document, certificateIds: [], receipt: { certificates: [] } }
+    }
+    const outcome = await stored(createCertificateVerifier(trust), row, pass('matchesRecord', "the SM3 of the file equals the stored document's"), now)
+    // The stored certificate decides, unless the file's seals no longer verify (e.g. an anchor withdrawn).
+    const result = sealFailed && outcome.result === 0 ? resultFor(3, `the file's seals: ${sealFailed.check} ${sealFailed.reason}`) : outcome
+    return {
+      by: 'document',
+      ...outcome,
+      ...result,
+      document,
+      record: row,
+      certificate: summaryOf(row),
+      holderRef: row.holderIndex,
+      certificateIds: [row.id],
+      receipt: { certificates: [{ id: row.id, sha256: row.jwsSha256, documentSm3: sm3 }] },
+    }
+  }
+
+  /** The CA certificates of an issuer's registered chains: a seal usually carries its leaf alone. */
+  async function intermediatesOf(issuerCode: string): Promise<X509Certificate[]> {
+    const issuer = await trust.issuer(issuerCode)
+    return (issuer?.keys ?? []).flatMap((k) => splitPem(k.chainPem).slice(1).map((pem) => new X509Certificate(pem)))
+  }
+
+  return { byJws, byId, byFields, byDocument }
 }
 
 export type VerifyService = ReturnType<typeof createVerifyService>

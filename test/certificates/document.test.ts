@@ -91,6 +91,44 @@ t.test('a sealed OFD travels with its certificate', async (t) => {
     }
   })
 
+  t.test('POST /v1/verify {document}: the seals, the stored certificate, its status', async (t) => {
+    const auditor = await bearer(['auditor'], { org: randomCreditCode() })
+    const verify = async (bytes: Buffer) => {
+      const res = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: auditor, payload: { document: bytes.toString('base64') } })
+      t.equal(res.statusCode, 200, res.body.slice(0, 300))
+      t.notOk(res.body.includes(HOLDER_ID), 'the holder is never echoed')
+      return res.json() as { result: number; status?: string; document?: { code: number; checks: { check: string; outcome: string; reason?: string }[] }; certificate?: { id: string }; receipt: string }
+    }
+    const good = await verify(made.bytes)
+    t.match(good, { result: 0, status: 'valid', certificate: { id: payload.id }, document: { code: 0 } })
+    t.ok(good.document!.checks.every((c) => c.outcome === 'pass'), 'every seal check passes')
+    t.match(JSON.parse(Buffer.from(good.receipt.split('.')[1]!, 'base64url').toString()), { kind: 'verify', certificates: [{ id: payload.id, documentSm3: sm3(made.bytes) }] })
+    const sealedNotStored = makeSealedOfd({ signer: sealer, maker })
+    t.match(await verify(sealedNotStored.bytes), { result: 5, document: { code: 0 } }, 'sound seals, but no certificate carries the file: 5')
+    const altered = makeTamperedOfd('page-byte-changed', { signer: sealer, maker })
+    t.match(await verify(altered.bytes), { result: 6, document: { code: 2 } }, 'an altered file: 6, file check failed')
+    t.match(await verify(Buffer.from('PK not really')), { result: 4 }, 'not a readable OFD: too little to verify')
+    const bad = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: auditor, payload: { document: 'not base64!' } })
+    t.match(bad, { statusCode: 400 })
+    t.match(bad.json(), { errors: [{ code: 'DOCUMENT_ENCODING_INVALID' }] })
+    // A second certificate with its own file, then revoked: the file now verifies to 3.
+    const other = makeSealedOfd({ signer: sealer, maker })
+    const p2 = { ...f.payload(), document: declare(other.bytes) }
+    t.equal((await push({ certificate: await f.sign(p2), document: other.bytes.toString('base64') })).statusCode, 201)
+    t.equal((await f.app.inject({ method: 'POST', url: `/v1/certificates/${p2.id}/status`, headers: f.issuerAuth, payload: { status: 'revoked', reason: 'test' } })).statusCode, 200)
+    t.match(await verify(other.bytes), { result: 3, status: 'revoked', document: { code: 0 } }, 'the stored certificate was revoked: 3')
+  })
+
+  t.test('a seal whose key sits under an intermediate chains through the issuer\'s registered chain', async (t) => {
+    // f.key is the SM2 issuer key the fixture registered with its intermediate; the seal carries the leaf alone.
+    const viaIntermediate = makeSealedOfd({ signer: f.key, maker })
+    const p = { ...f.payload(), document: declare(viaIntermediate.bytes) }
+    const res = await push({ certificate: await f.sign(p), document: viaIntermediate.bytes.toString('base64') })
+    t.equal(res.statusCode, 201, res.body.slice(0, 400))
+    const v = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: await bearer(['auditor']), payload: { document: viaIntermediate.bytes.toString('base64') } })
+    t.match(v.json(), { result: 0, document: { code: 0 } })
+  })
+
   t.test('a batch carries no files: an item that names one is refused alone', async (t) => {
     const plain = f.payload()
     const withDoc = { ...f.payload(), document: declare(made.bytes) }
