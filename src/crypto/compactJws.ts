@@ -1,4 +1,4 @@
-import { decodeBase64url } from './jwsVerify.js'
+import { decodeBase64url } from './sm2Jws.js'
 import { parseStrictJsonBytes } from './strictJson.js'
 
 /**

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { CompactSign } from 'jose'
 import forge from 'node-forge'
 import { keyThumbprint, signingAlgorithmsForKey } from './keys.js'
-import { sm2PrivateKeyOf, sm2Sign } from './sm2.js'
+import { sm2PrivateKeyOf, sm2Sign, type Sm2PrivateKey } from './sm2.js'
 
 /** The media type in every certificate's protected header (DESIGN.md §3). */
 export const CERT_JWS_TYP = 'zhengzhao-cert+jws'
@@ -71,8 +71,9 @@ export async function signCertificate(payload: unknown, privateKey: KeyObject, o
 }
 
 /** A compact JWS signed SM2-with-SM3 (the profile above): `header` is written as given. */
-export function signSm2Jws(payload: Uint8Array, header: Record<string, unknown>, privateKey: KeyObject): string {
-  const key = sm2PrivateKeyOf(privateKey)
+export function signSm2Jws(payload: Uint8Array, header: Record<string, unknown>, privateKey: KeyObject | Sm2PrivateKey): string {
+  // A parsed key may be passed once and reused (the service key): parsing costs more than signing.
+  const key = 'd' in privateKey ? privateKey : sm2PrivateKeyOf(privateKey)
   if (!key) throw new SigningError('ERR_KEY_UNSUPPORTED', 'not an SM2 private key')
   const input = `${Buffer.from(JSON.stringify(header), 'utf8').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`
   return `${input}.${sm2Sign(key, Buffer.from(input, 'ascii')).toString('base64url')}`

@@ -1,7 +1,10 @@
 import { createPublicKey } from 'node:crypto'
 import { compactVerify, importSPKI } from 'jose'
 import type { SigningAlgorithm } from './keys.js'
-import { sm2PublicKeyOf, sm2Verify, type Sm2PublicKey } from './sm2.js'
+import { sm2PublicKeyOf, type Sm2PublicKey } from './sm2.js'
+import { verifySm2Jws } from './sm2Jws.js'
+
+export { decodeBase64url, verifySm2Jws } from './sm2Jws.js'
 
 /**
  * Checks the signature of a compact JWS with a known public key and a pinned algorithm, for the
@@ -39,24 +42,6 @@ function verifierKey(id: string, publicKeyPem: string, alg: SigningAlgorithm): P
     imported.set(memo, (found = importKey(publicKeyPem, alg)))
   }
   return found
-}
-
-const BASE64URL = /^[A-Za-z0-9_-]*$/
-
-/** Strict base64url: the alphabet only, no padding, and the canonical encoding of its bytes. */
-export function decodeBase64url(text: string): Buffer | undefined {
-  if (!BASE64URL.test(text) || text.length % 4 === 1) return undefined
-  const bytes = Buffer.from(text, 'base64url')
-  return bytes.toString('base64url') === text ? bytes : undefined
-}
-
-/** An SM2 JWS: the compact form's signature over `header.payload`, 64 bytes r ‖ s. */
-export function verifySm2Jws(jws: string, key: Sm2PublicKey): boolean {
-  const parts = jws.split('.')
-  if (parts.length !== 3) return false
-  const signature = decodeBase64url(parts[2]!)
-  if (!signature || signature.length !== 64) return false
-  return sm2Verify(key, Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), signature, 'raw')
 }
 
 // Where SM2 signatures are checked: on this thread, unless the app has handed them to a worker

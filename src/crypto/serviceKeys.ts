@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { CompactSign, exportJWK, importPKCS8, type JWK } from 'jose'
 import { keyThumbprint, publicJwk, signingAlgorithmsForKey } from './keys.js'
 import { signSm2Jws } from './jws.js'
+import { sm2PrivateKeyOf, type Sm2PrivateKey } from './sm2.js'
 
 /** Media types of what the service signs. */
 export const RECEIPT_TYP = 'zhengzhao-receipt+jws'
@@ -17,6 +18,8 @@ export interface ServiceKey {
   privateKey: KeyObject
   /** The same key imported for WebCrypto once (jose would otherwise convert it on every signature); none for SM2. */
   signingKey: Awaited<ReturnType<typeof importPKCS8>> | undefined
+  /** An SM2 key, parsed once: re-reading it for every receipt cost five times the signature. */
+  sm2?: Sm2PrivateKey
   jwk: JWK
 }
 
@@ -39,7 +42,8 @@ export async function parseServiceKeys(pems: string[]): Promise<ServiceKeys> {
       const kid = await keyThumbprint(privateKey)
       const signingKey = alg === 'SM2' ? undefined : await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), alg)
       const jwk = alg === 'SM2' ? publicJwk(privateKey) : await exportJWK(createPublicKey(privateKey))
-      return { kid, alg, privateKey, signingKey, jwk: { ...jwk, kid, alg, use: 'sig' } }
+      const sm2 = alg === 'SM2' ? sm2PrivateKeyOf(privateKey) : undefined
+      return { kid, alg, privateKey, signingKey, ...(sm2 ? { sm2 } : {}), jwk: { ...jwk, kid, alg, use: 'sig' } }
     }),
   )
   return { active: all[0]!, all }
@@ -52,8 +56,8 @@ export function serviceJwks(keys: ServiceKeys): { keys: JWK[] } {
 
 /** Signs a JSON payload as a compact JWS with the active key, verifiable with the JWKS alone. */
 export async function signServiceJws(keys: ServiceKeys, payload: unknown, typ: string): Promise<string> {
-  const { kid, alg, signingKey, privateKey } = keys.active
+  const { kid, alg, signingKey, privateKey, sm2 } = keys.active
   const bytes = Buffer.from(JSON.stringify(payload), 'utf8')
-  if (!signingKey) return signSm2Jws(bytes, { alg, kid, typ }, privateKey)
+  if (!signingKey) return signSm2Jws(bytes, { alg, kid, typ }, sm2 ?? privateKey)
   return new CompactSign(bytes).setProtectedHeader({ alg, kid, typ }).sign(signingKey)
 }

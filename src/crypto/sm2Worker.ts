@@ -1,4 +1,4 @@
-import { verifySm2Jws } from './jwsVerify.js'
+import { verifySm2Jws } from './sm2Jws.js'
 import { sm2PublicKeyFromCoordinates, type Sm2PublicKey } from './sm2.js'
 
 /**

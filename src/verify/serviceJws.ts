@@ -1,5 +1,5 @@
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type ProtectedHeaderParameters } from 'jose'
-import { verifySm2Jws } from '../crypto/jwsVerify.js'
+import { verifySm2Jws } from '../crypto/sm2Jws.js'
 import { sm2PublicKeyFromJwk } from '../crypto/sm2.js'
 
 // What the service signs (receipts, trust bundles) is checked here with its published JWKS alone,
