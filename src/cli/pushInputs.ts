@@ -12,23 +12,35 @@ export interface PushItem {
   ordinal: number
 }
 
-const isInput = (name: string) => name.endsWith('.jws') || name.endsWith('.jwsl')
+/** A sealed OFD file to verify (never pushed this way): read only when its turn comes. */
+export interface DocumentItem {
+  /** Absolute path: the bytes are read by whoever verifies it, one file per worker slot. */
+  document: string
+  file: string
+  line: 1
+  ordinal: number
+}
+
+export const isDocumentFile = (name: string) => name.endsWith('.ofd')
+const isInput = (name: string, documents: boolean) => name.endsWith('.jws') || name.endsWith('.jwsl') || (documents && isDocumentFile(name))
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-function walk(dir: string): string[] {
+function walk(dir: string, documents: boolean): string[] {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => byCodePoint(a.name, b.name))
   return entries.flatMap((e) => {
     const path = join(dir, e.name)
-    if (e.isDirectory()) return walk(path)
-    return e.isFile() && isInput(e.name) ? [path] : []
+    if (e.isDirectory()) return walk(path, documents)
+    return e.isFile() && isInput(e.name, documents) ? [path] : []
   })
 }
 
 /**
  * The files to push, in order: each argument as given, a folder walked recursively for .jws
- * and .jwsl files in sorted order. A file named explicitly is read whatever its extension.
+ * and .jwsl files in sorted order (and .ofd files with `documents`, which only verify reads).
+ * A file named explicitly is read whatever its extension.
  */
-export function findInputFiles(args: string[], cwd: string): string[] {
+export function findInputFiles(args: string[], cwd: string, opts: { documents?: boolean } = {}): string[] {
+  const documents = opts.documents === true
   const files: string[] = []
   for (const arg of args) {
     const path = resolve(cwd, arg)
@@ -38,10 +50,10 @@ export function findInputFiles(args: string[], cwd: string): string[] {
     } catch {
       throw usageError(`no such file or folder: ${arg}`)
     }
-    files.push(...(isDir ? walk(path) : [path]))
+    files.push(...(isDir ? walk(path, documents) : [path]))
   }
   const unique = [...new Set(files)]
-  if (unique.length === 0) throw usageError(`no .jws or .jwsl files in ${args.join(', ')}`)
+  if (unique.length === 0) throw usageError(`no ${documents ? '.jws, .jwsl or .ofd' : '.jws or .jwsl'} files in ${args.join(', ')}`)
   return unique
 }
 
@@ -77,10 +89,28 @@ export async function* readItems(files: string[], cwd: string): AsyncGenerator<P
   }
 }
 
-/** How many certificates the files hold, for the progress bar (one streaming pass, nothing kept). */
-export async function countItems(files: string[]): Promise<number> {
+/**
+ * What verify reads: the certificates of .jws and .jwsl files as readItems gives them, and each
+ * .ofd file as one document named by path, whatever its size (its bytes are read later, or not).
+ */
+export async function* readVerifyItems(files: string[], cwd: string): AsyncGenerator<PushItem | DocumentItem> {
+  let ordinal = 0
+  for (const path of files) {
+    const file = displayPath(path, cwd)
+    if (isDocumentFile(path)) {
+      yield { document: path, file, line: 1, ordinal: ordinal++ }
+      continue
+    }
+    for await (const { text, line } of linesOf(path)) {
+      if (text !== '') yield { jws: text, file, line, ordinal: ordinal++ }
+    }
+  }
+}
+
+/** How many items the files hold, for the progress bar (one streaming pass, nothing kept). */
+export async function countItems(files: string[], read: (files: string[], cwd: string) => AsyncIterable<unknown> = readItems): Promise<number> {
   let n = 0
-  for await (const _ of readItems(files, '/')) n++
+  for await (const _ of read(files, '/')) n++
   return n
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { JSONWebKeySet } from 'jose'
@@ -6,13 +7,14 @@ import { readTrustBundle, trustFromBundle } from '../trust/bundleReader.js'
 import { verifyItems } from '../verify/batch.js'
 import { createCertificateVerifier } from '../verify/certificate.js'
 import { createLiveClient } from '../verify/live.js'
+import { ofdTrustFromBundle } from '../verify/ofdFile.js'
 import { describeReceipt, verifyReceipt } from '../verify/receipt.js'
 import { describeBasis, describeVerdicts, summarise, verdictsJson, type BundleInfo } from '../verify/report.js'
 import { parseJwks, ServiceJwsError } from '../verify/serviceJws.js'
 import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
 import { startProgress } from './progress.js'
 import { TOKEN_ENV } from './push.js'
-import { countItems, findInputFiles, readItems } from './pushInputs.js'
+import { countItems, findInputFiles, readVerifyItems } from './pushInputs.js'
 
 interface VerifyOptions {
   bundle?: string
@@ -27,6 +29,10 @@ interface VerifyOptions {
 
 // The largest certificate the service can be configured to accept (MAX_CERTIFICATE_BYTES).
 const MAX_CERTIFICATE_BYTES = 1024 * 1024
+// The largest OFD file read, as the service's MAX_DOCUMENT_BYTES (same default and bounds).
+const DOCUMENT_BYTES_ENV = 'MAX_DOCUMENT_BYTES'
+const DEFAULT_DOCUMENT_BYTES = 10 * 1024 * 1024
+const DOCUMENT_BYTES_RANGE = [1024, 64 * 1024 * 1024] as const
 
 const integer = (min: number, max: number) => (value: string) => {
   const n = Number(value)
@@ -43,14 +49,14 @@ const instant = (value: string) => {
 export function registerVerifyCommand(program: Command, io: CliIo): void {
   program
     .command('verify')
-    .description('verify certificates offline against a signed trust bundle (optionally with the live status), or verify a receipt')
-    .argument('[paths...]', '.jws files (one JWS), .jwsl files (one per line), or folders walked recursively for them')
+    .description('verify certificates and sealed OFD files offline against a signed trust bundle (optionally with the live status), or verify a receipt')
+    .argument('[paths...]', '.jws files (one JWS), .jwsl files (one per line), .ofd files (sealed OFD documents), or folders walked recursively for them')
     .option('--bundle <file>', 'the trust bundle: GET /v1/trust-bundle saved as is ({"bundle": "<jws>"}) or the bare JWS')
     .option('--jwks <file>', "the service's public keys (GET /.well-known/jwks.json): verifies the bundle, or the receipt")
-    .option('--url <url>', 'also ask the service for each certificate\'s live status (POST /v1/verify {id})')
+    .option('--url <url>', 'also ask the service for each certificate\'s live status (POST /v1/verify {id}, or {document} for an OFD file)')
     .option('--token <token>', `bearer token for --url (default: $${TOKEN_ENV})`)
     .option('--at <instant>', 'judge signing keys and their certificates at this instant (when you received the certificates) instead of now', instant)
-    .option('--concurrency <n>', 'certificates verified at once, 1 to 256', integer(1, 256), 32)
+    .option('--concurrency <n>', 'certificates verified at once, 1 to 256 (OFD files: no more than the cores)', integer(1, 256), 32)
     .option('--receipt <file>', 'verify this receipt (typ zhengzhao-receipt+jws) against --jwks and print its claims')
     .option('--json', 'print the results as JSON')
     .addHelpText(
@@ -64,6 +70,19 @@ period. Offline there is no time of receipt, so keys and their certificates are 
 (KEY_RETIRED, KEY_COMPROMISED); --url asks the service, which judges at the time of receipt
 and adds the status (revoked, suspended, superseded). Output names each certificate by file and
 line with reason codes, never its holder.
+
+Each .ofd file (a sealed OFD document, GB/T 33190 with GB/T 38540 or GM/T 0031 seals) is read
+whole, one per worker slot, only when it is at most $${DOCUMENT_BYTES_ENV} bytes (default 10 MB;
+a larger one is DOCUMENT_TOO_LARGE, unread) and checked offline: every seal check (references,
+dataHash, propertyInfo, signerSignature, sealSignature, signingTime, signerInSeal, trustChain
+and sealMakerChain to the bundle's anchors through the issuers' registered chains, coverage),
+then that each seal was made with a signing key some issuer in the bundle registered
+(SIGNER_NOT_REGISTERED) and good now or at --at (KEY_RETIRED, KEY_COMPROMISED). VALID needs
+verifyFile 0 and all of that; a file that is no OFD package is INVALID with its code
+(ARCHIVE_INVALID, XML_DTD_NOT_ALLOWED, ...). Its line names the issuer codes of its seals and
+the file's SM3, never the holder, the metadata or a seal's name; --url sends the file to
+POST /v1/verify {document}, which names the certificate that carries it and its status.
+
 Without --jwks the bundle is used unverified, and the output says so.
 Exit codes: 0 every certificate valid (or the receipt verifies), 1 any invalid, 2 usage or
 environment error (unreadable files, a bundle whose signature does not match --jwks, the
@@ -75,6 +94,7 @@ Examples:
   $ zhengzhao verify ./received/ --bundle bundle.json --jwks jwks.json
   $ zhengzhao verify bulk.jwsl --bundle bundle.json --jwks jwks.json --json > report.json
   $ zhengzhao verify licence.jws --bundle bundle.json --jwks jwks.json --url https://zz.example.gov.cn
+  $ zhengzhao verify 营业执照.ofd --bundle bundle.json --jwks jwks.json
   $ zhengzhao verify --receipt receipt.jws --jwks jwks.json`,
     )
     .action((paths: string[], opts: VerifyOptions) => (opts.receipt !== undefined ? receiptMode(paths, opts, io) : certificateMode(paths, opts, io)))
@@ -112,16 +132,33 @@ async function receiptMode(paths: string[], opts: VerifyOptions, io: CliIo): Pro
   }
 }
 
-async function loadBundle(io: CliIo, opts: VerifyOptions): Promise<{ info: BundleInfo; trust: ReturnType<typeof trustFromBundle> }> {
+async function loadBundle(io: CliIo, opts: VerifyOptions) {
   if (opts.bundle === undefined) throw usageError('--bundle is required: save GET /v1/trust-bundle to a file')
   const jwks = opts.jwks !== undefined ? readJwks(io, opts.jwks) : undefined
+  let read
   try {
-    const read = await readTrustBundle(readText(io, opts.bundle, 'trust bundle'), jwks)
-    return { info: { verified: read.verified, kid: read.kid, issuedAt: new Date(read.payload.iat * 1000).toISOString() }, trust: trustFromBundle(read.payload) }
+    read = await readTrustBundle(readText(io, opts.bundle, 'trust bundle'), jwks)
   } catch (err) {
     if (!(err instanceof ServiceJwsError)) throw err
     throw usageError(`the trust bundle ${opts.bundle} cannot be used: ${err.code}: ${err.message}`)
   }
+  const info: BundleInfo = { verified: read.verified, kid: read.kid, issuedAt: new Date(read.payload.iat * 1000).toISOString() }
+  let trust
+  try {
+    trust = trustFromBundle(read.payload)
+    return { info, trust, ofdTrust: await ofdTrustFromBundle(read.payload, trust) }
+  } catch (err) {
+    throw usageError(`the trust bundle ${opts.bundle} cannot be used: ${(err as Error).message}`)
+  }
+}
+
+function maxDocumentBytes(io: CliIo): number {
+  const text = io.env[DOCUMENT_BYTES_ENV]
+  if (text === undefined || text === '') return DEFAULT_DOCUMENT_BYTES
+  const n = Number(text)
+  const [min, max] = DOCUMENT_BYTES_RANGE
+  if (!/^\d+$/.test(text) || n < min || n > max) throw usageError(`${DOCUMENT_BYTES_ENV} must be an integer from ${min} to ${max}`)
+  return n
 }
 
 function liveClient(io: CliIo, opts: VerifyOptions) {
@@ -139,11 +176,12 @@ function liveClient(io: CliIo, opts: VerifyOptions) {
 }
 
 async function certificateMode(paths: string[], opts: VerifyOptions, io: CliIo): Promise<void> {
-  if (paths.length === 0) throw usageError('give .jws or .jwsl files or folders to verify (or --receipt FILE)')
-  const { info, trust } = await loadBundle(io, opts)
+  if (paths.length === 0) throw usageError('give .jws, .jwsl or .ofd files or folders to verify (or --receipt FILE)')
+  const maxBytes = maxDocumentBytes(io)
+  const { info, trust, ofdTrust } = await loadBundle(io, opts)
   const live = liveClient(io, opts)
-  const files = findInputFiles(paths, io.cwd)
-  const total = await countItems(files).catch((err: Error) => Promise.reject(usageError(`cannot read the inputs: ${err.message}`)))
+  const files = findInputFiles(paths, io.cwd, { documents: true })
+  const total = await countItems(files, readVerifyItems).catch((err: Error) => Promise.reject(usageError(`cannot read the inputs: ${err.message}`)))
   if (total === 0) throw usageError(`no certificates in ${paths.join(', ')}`)
 
   const now = new Date()
@@ -152,8 +190,10 @@ async function certificateMode(paths: string[], opts: VerifyOptions, io: CliIo):
   const progress = startProgress(io, total, 'verifying')
   let verdicts
   try {
-    const options = { verifier: createCertificateVerifier(trust), times: { at, now }, maxBytes: MAX_CERTIFICATE_BYTES, concurrency: opts.concurrency, live, onDone: () => progress.advance(1) }
-    verdicts = await verifyItems(readItems(files, io.cwd), options)
+    // OFD files: the seal checks are CPU work, so no more at once than cores (each holds its file).
+    const documents = { trust: ofdTrust, maxBytes, slots: Math.min(opts.concurrency, availableParallelism()) }
+    const options = { verifier: createCertificateVerifier(trust), times: { at, now }, maxBytes: MAX_CERTIFICATE_BYTES, concurrency: opts.concurrency, live, documents, onDone: () => progress.advance(1) }
+    verdicts = await verifyItems(readVerifyItems(files, io.cwd), options)
   } catch (err) {
     throw err instanceof CliError ? err : usageError(`cannot verify the inputs: ${(err as Error).message}`)
   } finally {

@@ -1,19 +1,24 @@
 import { parseCertId } from '../ids/index.js'
-import type { PushItem } from '../cli/pushInputs.js'
+import type { DocumentItem, PushItem } from '../cli/pushInputs.js'
 import type { CertificateVerifier, VerifyTimes } from './certificate.js'
 import { failureReasons, type CheckResult } from './checkList.js'
 import type { LiveAnswer, LiveClient } from './live.js'
+import { documentReasons, verifyDocumentFile, type DocumentCheck, type DocumentReport, type OfdTrust } from './ofdFile.js'
 
-/** The verdict on one certificate of a file: named by file and line, never by its content. */
+/** The verdict on one certificate of a file, or on one sealed OFD file: named by file and line, never by its content. */
 export interface FileVerdict {
   file: string
   line: number
   verdict: 'VALID' | 'INVALID'
-  /** The identifier, when the JWS could be read (it carries no personal data). */
+  /** The identifier, when the JWS could be read (it carries no personal data), or the service named the OFD file's certificate. */
   id?: string
+  /** For an OFD file: the issuers whose registered keys made its seals (codes are not personal data). */
+  issuers?: string[]
   /** Stable codes of every failing check; `live:` ones come from the service. */
   reasons: string[]
-  checks: CheckResult[]
+  checks: CheckResult[] | DocumentCheck[]
+  /** For an OFD file: its SM3 and size, verifyFile's code, and each signature's checks. */
+  document?: DocumentReport
   live?: LiveAnswer
 }
 
@@ -24,25 +29,61 @@ export interface BatchOptions {
   /** Certificates in flight at once: jose verifies asynchronously on libuv's thread pool. */
   concurrency: number
   live?: LiveClient | undefined
+  /** For .ofd files: what the bundle trusts, the largest file read (MAX_DOCUMENT_BYTES), and how many are held at once. */
+  documents?: { trust: OfdTrust; maxBytes: number; slots: number }
   onDone?: () => void
 }
 
 /** Adds the service's answer: anything but 0, or other stored bytes, makes the certificate invalid. */
-function withLive(v: FileVerdict, live: LiveAnswer, sha256: string): FileVerdict {
+function withLive(v: FileVerdict, live: LiveAnswer, stored: { sha256: string } | { documentSm3: string }): FileVerdict {
   const reasons = [...v.reasons]
   if (live.result !== 0) reasons.push(...(live.reasons.length > 0 ? live.reasons : [`RESULT_${live.result}`]).map((r) => `live:${r}`))
-  if (live.storedSha256 !== undefined && live.storedSha256 !== sha256) reasons.push('live:RECORD_MISMATCH')
-  return { ...v, live, reasons, verdict: reasons.length === 0 ? 'VALID' : 'INVALID' }
+  const mismatch = 'sha256' in stored ? live.storedSha256 !== undefined && live.storedSha256 !== stored.sha256 : live.storedDocumentSm3 !== undefined && live.storedDocumentSm3 !== stored.documentSm3
+  if (mismatch) reasons.push('live:RECORD_MISMATCH')
+  return { ...v, live, reasons, verdict: reasons.length === 0 && v.verdict === 'VALID' ? 'VALID' : 'INVALID' }
 }
 
-async function verifyOne(item: PushItem, opts: BatchOptions): Promise<FileVerdict> {
+/** At most `n` holders at once, in arrival order. */
+function semaphore(n: number) {
+  let free = n
+  const waiting: (() => void)[] = []
+  return {
+    async hold<T>(work: () => Promise<T>): Promise<T> {
+      if (free > 0) free--
+      else await new Promise<void>((resolve) => waiting.push(resolve))
+      try {
+        return await work()
+      } finally {
+        const next = waiting.shift()
+        if (next) next()
+        else free++
+      }
+    },
+  }
+}
+
+async function verifyDocument(item: DocumentItem, opts: BatchOptions): Promise<FileVerdict> {
+  if (!opts.documents) throw new Error('OFD files need the documents option')
+  const { checks, document, issuers, bytes } = await verifyDocumentFile(item.document, { trust: opts.documents.trust, at: opts.times.at, maxBytes: opts.documents.maxBytes })
+  const reasons = documentReasons(checks)
+  const verdict: FileVerdict = { file: item.file, line: item.line, verdict: reasons.length === 0 && document.code === 0 ? 'VALID' : 'INVALID', ...(issuers.length > 0 ? { issuers } : {}), reasons, checks, document }
+  // An unreadable file is not asked about, as a JWS that cannot be decoded is not.
+  if (!opts.live || !bytes || document.code === undefined) return verdict
+  const live = await opts.live.verifyDocument(bytes)
+  return withLive({ ...verdict, ...(live.certificateId ? { id: live.certificateId } : {}) }, live, { documentSm3: document.sm3! })
+}
+
+async function verifyOne(item: PushItem | DocumentItem, opts: BatchOptions, documents: ReturnType<typeof semaphore>): Promise<FileVerdict> {
+  // One OFD file's bytes per slot (up to MAX_DOCUMENT_BYTES, and its unzipped files), and
+  // fewer slots than for JWS: the seal checks are CPU work, more at once only holds more memory.
+  if ('document' in item) return documents.hold(() => verifyDocument(item, opts))
   const { decoded, checks } = await opts.verifier.verify(item.jws, opts.times, opts.maxBytes)
   const reasons = failureReasons(checks)
   // Only a well-formed identifier is shown or asked about: a forged file's "id" could be any text.
   const id = decoded && parseCertId(decoded.payload.id).ok ? decoded.payload.id : undefined
   const verdict: FileVerdict = { file: item.file, line: item.line, verdict: reasons.length === 0 ? 'VALID' : 'INVALID', ...(id !== undefined ? { id } : {}), reasons, checks }
   if (!opts.live || !decoded || id === undefined) return verdict
-  return withLive(verdict, await opts.live.verify(id), decoded.sha256)
+  return withLive(verdict, await opts.live.verify(id), { sha256: decoded.sha256 })
 }
 
 /**
@@ -50,8 +91,9 @@ async function verifyOne(item: PushItem, opts: BatchOptions): Promise<FileVerdic
  * whatever order they finish in. A failure that is not a verdict (the service refusing the
  * token, say) stops the other workers and is thrown.
  */
-export async function verifyItems(items: AsyncGenerator<PushItem>, opts: BatchOptions): Promise<FileVerdict[]> {
+export async function verifyItems(items: AsyncGenerator<PushItem | DocumentItem>, opts: BatchOptions): Promise<FileVerdict[]> {
   const verdicts: { ordinal: number; verdict: FileVerdict }[] = []
+  const documents = semaphore(Math.max(1, opts.documents?.slots ?? 1))
   let fatal: unknown
   // Workers share one stream: an async generator hands each item to exactly one caller.
   const worker = async () => {
@@ -59,7 +101,7 @@ export async function verifyItems(items: AsyncGenerator<PushItem>, opts: BatchOp
       if (fatal !== undefined) return
       const next = await items.next()
       if (next.done) return
-      verdicts.push({ ordinal: next.value.ordinal, verdict: await verifyOne(next.value, opts) })
+      verdicts.push({ ordinal: next.value.ordinal, verdict: await verifyOne(next.value, opts, documents) })
       opts.onDone?.()
     }
   }

@@ -1,7 +1,8 @@
 import { backoffMs, DEFAULT_RETRY, retryAfterMs } from '../cli/pushClient.js'
 import { maskIdNumbersIn, usageError } from '../cli/io.js'
+import { parseCertId } from '../ids/index.js'
 
-/** What the service says about a stored certificate (POST /v1/verify {id}). */
+/** What the service says about a stored certificate (POST /v1/verify {id}) or a sealed OFD file ({document}). */
 export interface LiveAnswer {
   result: number
   resultText: string
@@ -10,10 +11,15 @@ export interface LiveAnswer {
   reasons: string[]
   /** The SHA-256 the service's receipt states for the stored JWS, to compare with the file's. */
   storedSha256?: string
+  /** For a file: the SM3 the receipt states for the stored document, and the certificate that carries it. */
+  storedDocumentSm3?: string
+  certificateId?: string
 }
 
 export interface LiveClient {
   verify(id: string): Promise<LiveAnswer>
+  /** Asks about a sealed OFD file by its bytes: the service matches it by SM3 to the certificate that carries it. */
+  verifyDocument(bytes: Buffer): Promise<LiveAnswer>
 }
 
 const REQUEST_TIMEOUT_MS = 60_000
@@ -25,65 +31,77 @@ interface VerifyAnswer {
   status?: unknown
   checks?: { outcome?: unknown; reason?: unknown; check?: unknown }[]
   receipt?: unknown
+  certificate?: { id?: unknown }
 }
 
-/** The stored JWS's hash from the receipt; the receipt is not verified here (TLS and the token vouch for the answer). */
-function receiptSha256(receipt: unknown): string | undefined {
-  if (typeof receipt !== 'string') return undefined
+/** The stored JWS's SHA-256 and document's SM3 from the receipt; the receipt is not verified here (TLS and the token vouch for the answer). */
+function receiptDigests(receipt: unknown): { sha256?: string; documentSm3?: string } {
+  if (typeof receipt !== 'string') return {}
   try {
-    const claims = JSON.parse(Buffer.from(receipt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { certificates?: { sha256?: unknown }[] }
-    const sha = claims.certificates?.[0]?.sha256
-    return typeof sha === 'string' ? sha : undefined
+    const claims = JSON.parse(Buffer.from(receipt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { certificates?: { sha256?: unknown; documentSm3?: unknown }[] }
+    const first = claims.certificates?.[0]
+    return { ...(typeof first?.sha256 === 'string' ? { sha256: first.sha256 } : {}), ...(typeof first?.documentSm3 === 'string' ? { documentSm3: first.documentSm3 } : {}) }
   } catch {
-    return undefined
+    return {}
   }
 }
 
 function toAnswer(body: VerifyAnswer): LiveAnswer {
   if (typeof body.result !== 'number' || !Array.isArray(body.checks)) throw usageError('the service answered 200 without a verification result; is --url a Zhengzhao service?')
-  const sha = receiptSha256(body.receipt)
+  const { sha256, documentSm3 } = receiptDigests(body.receipt)
+  const certificateId = body.certificate?.id
   return {
     result: body.result,
     resultText: typeof body.resultText === 'string' ? body.resultText : '',
     ...(typeof body.status === 'string' ? { status: body.status } : {}),
     reasons: body.checks.filter((c) => c.outcome === 'fail').map((c) => String(c.reason ?? c.check)),
-    ...(sha ? { storedSha256: sha } : {}),
+    ...(sha256 ? { storedSha256: sha256 } : {}),
+    ...(documentSm3 ? { storedDocumentSm3: documentSm3 } : {}),
+    ...(typeof certificateId === 'string' && parseCertId(certificateId).ok ? { certificateId } : {}),
   }
 }
+
+// A file larger than the service takes is that file's answer, not a reason to stop the run.
+const TOO_LARGE: LiveAnswer = { result: 4, resultText: 'larger than the service accepts (its MAX_DOCUMENT_BYTES)', reasons: ['DOCUMENT_TOO_LARGE'] }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Asks the service about each identifier, retrying network errors, 5xx and 429 with backoff.
+ * Asks the service about each identifier or OFD file, retrying network errors, 5xx and 429 with backoff.
  * @throws CliError (exit 2) when the service refuses (a bad token, say) or cannot be reached.
  */
 export function createLiveClient(base: string, token: string): LiveClient {
   const endpoint = new URL(`${new URL(base).pathname.replace(/\/+$/, '')}/v1/verify`, base).href
   return {
-    async verify(id) {
-      let last = ''
-      for (let attempt = 0; ; attempt++) {
-        let wait: number | undefined
-        try {
-          const res = await fetch(endpoint, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
-            body: JSON.stringify({ id }),
-            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-          })
-          if (res.status === 200) return toAnswer((await res.json().catch(() => ({}))) as VerifyAnswer)
-          const problem = (await res.json().catch(() => ({}))) as { code?: unknown; detail?: unknown }
-          last = maskIdNumbersIn(`${res.status} ${String(problem.code ?? res.statusText)}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`)
-          if (res.status !== 429 && res.status < 500) throw usageError(`the service refused the verification: ${last}${res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''}`)
-          wait = retryAfterMs(res.headers.get('retry-after'))
-        } catch (err) {
-          if (!(err instanceof TypeError) && (err as Error).name !== 'TimeoutError') throw err
-          const cause = (err as Error & { cause?: { code?: string } }).cause
-          last = cause?.code ?? (err as Error).message
-        }
-        if (attempt >= RETRIES) throw usageError(`no answer from ${endpoint} after ${attempt + 1} attempt(s): ${last}`)
-        await sleep(Math.max(wait ?? 0, backoffMs(attempt, DEFAULT_RETRY)))
-      }
-    },
+    verify: (id) => post(endpoint, token, JSON.stringify({ id })),
+    verifyDocument: (bytes) => post(endpoint, token, JSON.stringify({ document: bytes.toString('base64') }), { document: true }),
+  }
+}
+
+/** One POST /v1/verify, retried on network errors, 5xx and 429 with backoff. */
+async function post(endpoint: string, token: string, body: string, opts: { document?: boolean } = {}): Promise<LiveAnswer> {
+  let last = ''
+  for (let attempt = 0; ; attempt++) {
+    let wait: number | undefined
+    try {
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+        body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      })
+      if (res.status === 200) return toAnswer((await res.json().catch(() => ({}))) as VerifyAnswer)
+      if (opts.document && res.status === 413) return TOO_LARGE
+      const problem = (await res.json().catch(() => ({}))) as { code?: unknown; detail?: unknown }
+      last = maskIdNumbersIn(`${res.status} ${String(problem.code ?? res.statusText)}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`)
+      if (res.status !== 429 && res.status < 500) throw usageError(`the service refused the verification: ${last}${res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''}`)
+      wait = retryAfterMs(res.headers.get('retry-after'))
+    } catch (err) {
+      if (!(err instanceof TypeError) && (err as Error).name !== 'TimeoutError') throw err
+      const cause = (err as Error & { cause?: { code?: string } }).cause
+      last = cause?.code ?? (err as Error).message
+    }
+    if (attempt >= RETRIES) throw usageError(`no answer from ${endpoint} after ${attempt + 1} attempt(s): ${last}`)
+    await sleep(Math.max(wait ?? 0, backoffMs(attempt, DEFAULT_RETRY)))
   }
 }

@@ -33,14 +33,27 @@ export function describeBasis(bundle: BundleInfo, at: Date, atGiven: boolean, li
   return `${lines.join('\n')}\n`
 }
 
-/** One line per certificate: where it is, the verdict, its identifier and the reasons. Never its content. */
+/** An OFD file's own part of its line: verifyFile's code and the file's SM3 (or its size, when it was not read). */
+function documentNote(v: FileVerdict): string {
+  const d = v.document
+  if (!d) return ''
+  const code = d.code === undefined ? 'unreadable' : `${d.code}: ${d.resultText ?? ''}`
+  return `  [OFD ${code}; ${d.sm3 ? `sm3 ${d.sm3}` : `${d.size} bytes`}]`
+}
+
+/**
+ * One line per certificate or OFD file: where it is, the verdict, its identifier (for an OFD
+ * file: the issuer codes of its seals, or the identifier the service named), the reasons.
+ * Never its content: no holder, no metadata, no seal name.
+ */
 export function describeVerdicts(verdicts: FileVerdict[], summary: VerifySummary): string {
   const places = verdicts.map((v) => `${v.file}:${v.line}`)
   const width = Math.max(0, ...places.map((p) => p.length))
   const lines = verdicts.map((v, i) => {
     const live = v.live ? `  [live ${v.live.result}: ${v.live.resultText}]` : ''
     const reasons = v.reasons.length > 0 ? `  ${v.reasons.join(', ')}` : ''
-    return `${places[i]!.padEnd(width)}  ${v.verdict.padEnd(7)}  ${v.id ?? '-'}${reasons}${live}`
+    const name = v.id ?? (v.issuers && v.issuers.length > 0 ? `issuer:${v.issuers.join(',')}` : '-')
+    return `${places[i]!.padEnd(width)}  ${v.verdict.padEnd(7)}  ${name}${reasons}${documentNote(v)}${live}`
   })
   lines.push(`Verified ${summary.total} certificate(s) in ${summary.seconds.toFixed(1)} s: ${summary.valid} valid, ${summary.invalid} invalid.`)
   // Not masked: an identifier's all-digit issuer code would look like an ID number, and nothing
