@@ -4,22 +4,9 @@ import { createInterface } from 'node:readline'
 import { usageError } from './io.js'
 
 /** One certificate to push and where it came from (for the report: never its content). */
-export interface PushItem {
-  jws: string
-  file: string
-  line: number
-  /** Position among all the items pushed, from 0. */
-  ordinal: number
-}
+import type { DocumentItem, PushItem } from '../verify/items.js'
 
-/** A sealed OFD file to verify (never pushed this way): read only when its turn comes. */
-export interface DocumentItem {
-  /** Absolute path: the bytes are read by whoever verifies it, one file per worker slot. */
-  document: string
-  file: string
-  line: 1
-  ordinal: number
-}
+export type { DocumentItem, PushItem }
 
 export const isDocumentFile = (name: string) => name.endsWith('.ofd')
 const isInput = (name: string, documents: boolean) => name.endsWith('.jws') || name.endsWith('.jwsl') || (documents && isDocumentFile(name))

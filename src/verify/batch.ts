@@ -1,5 +1,5 @@
 import { parseCertId } from '../ids/index.js'
-import type { DocumentItem, PushItem } from '../cli/pushInputs.js'
+import type { DocumentItem, PushItem } from './items.js'
 import type { CertificateVerifier, VerifyTimes } from './certificate.js'
 import { failureReasons, type CheckResult } from './checkList.js'
 import type { LiveAnswer, LiveClient } from './live.js'
