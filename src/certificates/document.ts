@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto'
 import { keyThumbprint } from '../crypto/keys.js'
-import { splitPem } from '../crypto/x509.js'
+import { chainIntermediates } from '../crypto/x509.js'
 import type { FieldProblem } from '../errors.js'
 import type { KeyRow } from '../issuers/repository.js'
 import { OfdError } from '../ofd/errors.js'
@@ -32,12 +32,6 @@ export interface DocumentContext {
   issuerKeys(code: string): Promise<KeyRow[]>
 }
 
-function intermediatesOf(chainPem: string): X509Certificate[] {
-  return splitPem(chainPem)
-    .slice(1)
-    .map((pem) => new X509Certificate(pem))
-}
-
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /** Canonical padded base64, or undefined: one encoding per file, nothing ignored. */
@@ -64,10 +58,11 @@ export async function checkAttachedDocument(c: CheckedCertificate, base64: strin
   if (sm3 !== declared.sm3) return problem('/document', 'DOCUMENT_DIGEST_MISMATCH', 'the file\'s SM3 is not the one the payload names')
   if (bytes.length !== declared.size) return problem('/certificate/payload/document/size', 'DOCUMENT_SIZE_MISMATCH', `the file has ${bytes.length} bytes, the payload says ${declared.size}`)
 
+  const keys = await ctx.issuerKeys(c.payload.issuer.code)
   let verified
   try {
     // The issuer's registered chains may complete a seal's path: seals usually carry the leaf alone.
-    const intermediates = (await ctx.issuerKeys(c.payload.issuer.code)).flatMap((k) => intermediatesOf(k.chainPem))
+    const intermediates = keys.flatMap((k) => chainIntermediates(k.chainPem))
     verified = await verifyOfd(bytes, { anchors: ctx.anchors, intermediates })
   } catch (err) {
     if (err instanceof OfdError) return problem('/document', 'DOCUMENT_INVALID', `${err.code}: ${err.message}`)
@@ -77,8 +72,7 @@ export async function checkAttachedDocument(c: CheckedCertificate, base64: strin
     const failing = verified.checks.filter((k) => k.outcome === 'fail').map((k) => `${k.check} ${k.reason}`)
     return problem('/document', 'DOCUMENT_SEAL_INVALID', `verifyFile ${verified.code} (${verified.resultText}): ${failing.join(', ')}`)
   }
-  // Each seal was made by a registered key of this issuer, active when it sealed.
-  const keys = await ctx.issuerKeys(c.payload.issuer.code)
+  // Each seal was made by a registered key of this issuer, active now.
   const seals = verified.signatures.filter((s) => s.type === 'Seal')
   if (seals.length === 0) return problem('/document', 'DOCUMENT_SEAL_INVALID', 'the file carries no electronic seal')
   for (const seal of seals) {

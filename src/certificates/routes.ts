@@ -54,11 +54,12 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
     }
   }
   const actor = (request: FastifyRequest) => ({ sub: request.user.sub, org: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
-  const documents: DocumentContext = {
+  // The document's checks read the issuer through the push's own memo: one query per request.
+  const documentsFor = (ctx: CheckContext): DocumentContext => ({
     maxBytes: config.maxDocumentBytes,
     anchors: config.trustAnchors,
-    issuerKeys: async (code) => (await issuers.get(code))?.keys ?? [],
-  }
+    issuerKeys: async (code) => (await ctx.issuer(code))?.keys ?? [],
+  })
   // A push may carry a sealed OFD file as base64: the body may then be that much larger.
   const pushBodyLimit = Math.max(config.bodyLimit, Math.ceil(config.maxDocumentBytes / 3) * 4 + config.maxCertificateBytes + 4096)
 
@@ -78,9 +79,10 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       },
     },
     async (request, reply) => {
-      const checked = await checkCertificate(request.body.certificate, contextFor(request), '/certificate')
+      const ctx = contextFor(request)
+      const checked = await checkCertificate(request.body.certificate, ctx, '/certificate')
       if (!checked.ok) throw new AppError('INVALID_CERTIFICATE', `${checked.problems.length} problem(s) in the certificate`, { errors: checked.problems })
-      const document = await checkAttachedDocument(checked.value, request.body.document, documents)
+      const document = await checkAttachedDocument(checked.value, request.body.document, documentsFor(ctx))
       if (!document.ok) throw new AppError('INVALID_CERTIFICATE', `${document.problems.length} problem(s) in the certificate's document`, { errors: document.problems })
       const result = await store.storeOne(checked.value, actor(request), document.value)
       if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: `/certificate${p.pointer}` })) } : {})

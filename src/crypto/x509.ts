@@ -94,6 +94,14 @@ function parseChain(pem: string): Chain {
   return chain
 }
 
+/**
+ * The CA certificates of a registered chain (all but its leaf), parsed once per process: what may
+ * complete a path for a seal, which usually carries its leaf alone.
+ */
+export function chainIntermediates(chainPem: string): X509Certificate[] {
+  return parseChain(chainPem).slice(1)
+}
+
 // Whether one certificate signed another does not change: remembered per pair of parsed objects.
 const signatures = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>()
 

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { keyThumbprint } from '../crypto/keys.js'
-import { splitPem } from '../crypto/x509.js'
+import { chainIntermediates } from '../crypto/x509.js'
 import { maskIdNumbersIn } from '../ids/index.js'
 import { OfdError } from '../ofd/errors.js'
 import { OFD_CHECK_NAMES, verifyOfd, type OfdSignatureResult } from '../ofd/verify.js'
@@ -63,10 +63,7 @@ export async function ofdTrustFromBundle(payload: TrustBundlePayload, trust: Tru
   for (const { code } of payload.issuers) {
     for (const key of (await trust.issuer(code))?.keys ?? []) {
       keys.set(key.kid, { issuer: code, key })
-      for (const pem of splitPem(key.chainPem).slice(1)) {
-        const cert = new X509Certificate(pem)
-        intermediates.set(cert.fingerprint256, cert)
-      }
+      for (const cert of chainIntermediates(key.chainPem)) intermediates.set(cert.fingerprint256, cert)
     }
   }
   return { anchors: trust.anchors, intermediates: [...intermediates.values()], keys }

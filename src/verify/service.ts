@@ -13,7 +13,7 @@ import { insufficient, resultFor, resultOf, type VerifyResult } from './result.j
 import { createHash, X509Certificate } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { certificateDocuments } from '../db/schema.js'
-import { splitPem } from '../crypto/x509.js'
+import { chainIntermediates } from '../crypto/x509.js'
 import { OfdError } from '../ofd/errors.js'
 import { verifyOfd, type OfdVerification } from '../ofd/verify.js'
 
@@ -214,7 +214,7 @@ export function createVerifyService(db: Db, config: Config) {
   /** The CA certificates of an issuer's registered chains: a seal usually carries its leaf alone. */
   async function intermediatesOf(issuerCode: string): Promise<X509Certificate[]> {
     const issuer = await trust.issuer(issuerCode)
-    return (issuer?.keys ?? []).flatMap((k) => splitPem(k.chainPem).slice(1).map((pem) => new X509Certificate(pem)))
+    return (issuer?.keys ?? []).flatMap((k) => chainIntermediates(k.chainPem))
   }
 
   return { byJws, byId, byFields, byDocument }
