@@ -44,17 +44,11 @@ export function isInForce(row: Pick<CertificateRow, 'status' | 'validFrom' | 'va
   return row.status === 'valid' && row.validFrom <= today && (row.validUntil === null || today <= row.validUntil)
 }
 
-/**
- * The document a stored JWS names. A certificate whose payload names one was stored with it
- * (push refuses it otherwise), so the signed payload is the record; no extra query per item.
- */
+/** The document a stored JWS names: the signed payload is the record of its digest and size. */
 function documentOf(jws: string): CertificateView['document'] {
   const payload = jws.split('.')[1]
-  // Cheap test first: most certificates carry no document.
   if (!payload) return undefined
-  const json = Buffer.from(payload, 'base64url').toString('utf8')
-  if (!json.includes('"document"')) return undefined
-  const d = (JSON.parse(json) as { document?: { mediaType: string; sm3: string; size: number } }).document
+  const d = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { document?: { mediaType: string; sm3: string; size: number } }).document
   return d ? { mediaType: d.mediaType, sm3: d.sm3, size: d.size } : undefined
 }
 
@@ -107,7 +101,8 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
     /** Decrypts the stored JWS: the exact bytes the issuer signed. */
     view(row: CertificateRow, today = chinaToday()): CertificateView {
       const jws = decrypt(keys, row.keyId, row.jwsCipher, row.id)
-      const document = documentOf(jws)
+      // Only a certificate stored with its file has its payload read again, off the lookups' common path.
+      const document = row.hasDocument ? documentOf(jws) : undefined
       return {
         id: row.id,
         typeCode: row.typeCode,

@@ -139,7 +139,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
         await tx.insert(certificateStatusHistory).values(previous.map((p) => ({ certificateId: p.id, actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, clientRequestId: actor.clientRequestId ?? null, fromStatus: p.status, toStatus: 'superseded', reason })))
       }
       const row = rowFor(c)
-      const [inserted] = await tx.insert(certificates).values(row).returning(recordColumns)
+      const [inserted] = await tx.insert(certificates).values({ ...row, hasDocument: document !== undefined }).returning(recordColumns)
       if (document) {
         // The same transaction: a certificate that names a document is never stored without it.
         const { keyId, cipher } = encryptBytes(keys, document.bytes, documentAad(row.id))

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigserial, boolean, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
 
 // Raw bytes. PGlite hands back Uint8Array, postgres.js a Buffer: normalise to Buffer.
 const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
@@ -145,6 +145,8 @@ export const certificates = pgTable(
     jwsSha256: text('jws_sha256').notNull(),
     keyId: text('key_id').notNull(),
     jwsCipher: bytea('jws_cipher').notNull(),
+    /** The certificate carries a sealed OFD file (certificate_documents), as its signed payload says. */
+    hasDocument: boolean('has_document').notNull().default(false),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
