@@ -15,7 +15,8 @@ import { eq } from 'drizzle-orm'
 import { certificateDocuments } from '../db/schema.js'
 import { chainIntermediates } from '../crypto/x509.js'
 import { OfdError } from '../ofd/errors.js'
-import { verifyOfd, type OfdVerification } from '../ofd/verify.js'
+import { verifyOfd, type OfdCheck, type OfdVerification } from '../ofd/verify.js'
+import { maskIdNumbersIn } from '../ids/idNumber.js'
 
 export interface CertificateSummary {
   id: string
@@ -188,7 +189,15 @@ export function createVerifyService(db: Db, config: Config) {
       const checks = checkList([fail('format', err.code, err.message)])
       return { by: 'document', ...resultOf(checks), checks, certificateIds: [], receipt: { certificates: [] } }
     }
-    const document = { code: ofd.code, resultText: ofd.resultText, checks: ofd.checks, signatures: ofd.signatures.map(({ signerCertificate: _, ...s }) => s), sm3 }
+    // Details quote the file's own text (package paths, locations): an ID number there is masked.
+    const masked = (checks: OfdCheck[]) => checks.map((c) => (c.detail ? { ...c, detail: maskIdNumbersIn(c.detail) } : c))
+    const document = {
+      code: ofd.code,
+      resultText: ofd.resultText,
+      checks: masked(ofd.checks),
+      signatures: ofd.signatures.map(({ signerCertificate: _, checks, ...s }) => ({ ...s, checks: masked(checks) })),
+      sm3,
+    }
     const sealFailed = ofd.checks.find((c) => c.outcome === 'fail')
     if (!row) {
       const checks = checkList([pass('format'), fail('matchesRecord', 'NO_RECORD', 'no stored certificate carries this file')])

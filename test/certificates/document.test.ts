@@ -107,6 +107,11 @@ t.test('a sealed OFD travels with its certificate', async (t) => {
     t.match(await verify(sealedNotStored.bytes), { result: 5, document: { code: 0 } }, 'sound seals, but no certificate carries the file: 5')
     const altered = makeTamperedOfd('page-byte-changed', { signer: sealer, maker })
     t.match(await verify(altered.bytes), { result: 6, document: { code: 2 } }, 'an altered file: 6, file check failed')
+    // A page added under a name that is an ID number: the coverage detail names it, masked.
+    const named = new Map(made.files)
+    named.set(`Doc_0/Res/${HOLDER_ID}.png`, Buffer.from('x'))
+    const uncovered = await verify(zipFiles(named))
+    t.match(uncovered, { result: 6, document: { code: 2, checks: [{}, {}, {}, {}, {}, {}, {}, {}, {}, { check: 'coverage', outcome: 'fail', detail: /110105\*{8}002X/ }] } })
     t.match(await verify(Buffer.from('PK not really')), { result: 4 }, 'not a readable OFD: too little to verify')
     const bad = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: auditor, payload: { document: 'not base64!' } })
     t.match(bad, { statusCode: 400 })
