@@ -124,6 +124,10 @@ export const issuerKeys = pgTable(
  * Stored certificates. The JWS is kept exactly as received, encrypted (AES-256-GCM under
  * `keyId`, bound to the identifier); the holder is found through `holderIndex`, a keyed blind
  * index, so a dump reveals no ID number and no name. Laid out for distribution by holder_index.
+ * A certificate of form 'ofd' has no JWS: its only signed form is its sealed OFD file
+ * (certificate_documents); `jwsCipher` then holds the payload derived from the file's metadata
+ * (canonical JSON bytes), `jwsSha256` the SHA-256 of the OFD file's bytes, and `signingKid` the
+ * sealing key's kid.
  */
 export const certificates = pgTable(
   'certificates',
@@ -147,6 +151,8 @@ export const certificates = pgTable(
     jwsCipher: bytea('jws_cipher').notNull(),
     /** The certificate carries a sealed OFD file (certificate_documents), as its signed payload says. */
     hasDocument: boolean('has_document').notNull().default(false),
+    /** 'jws': a signed JWS; 'ofd': a sealed OFD alone, its payload derived from the file's metadata. */
+    form: text('form').notNull().default('jws'),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

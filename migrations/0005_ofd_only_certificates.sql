@@ -1,0 +1,1 @@
+ALTER TABLE "certificates" ADD COLUMN "form" text DEFAULT 'jws' NOT NULL;
