@@ -18,9 +18,36 @@ export interface CertId {
 
 export type CertIdProblem = 'FORMAT' | 'PREFIX' | 'TYPE_CODE' | 'ISSUER_CODE' | 'SERIAL' | 'VERSION' | 'CHECK_CHAR'
 
+/** A check character other than the one MOD 37,36 gives, accepted for an issuer an operator named. */
+export interface CheckCharException {
+  /** What ISO 7064 MOD 37,36 gives. */
+  expected: string
+  /** What the identifier carries. */
+  found: string
+}
+
+export interface ParsedCertId extends CertId {
+  check: string
+  text: string
+  /** Present only when the identifier was accepted under `checkCharExceptionFor`. */
+  checkCharException?: CheckCharException
+}
+
 export type CertIdResult =
-  | { ok: true; value: CertId & { check: string; text: string } }
-  | { ok: false; problem: CertIdProblem }
+  | { ok: true; value: ParsedCertId }
+  /** `expected`: for `CHECK_CHAR`, the character MOD 37,36 gives. */
+  | { ok: false; problem: CertIdProblem; expected?: string }
+
+/** How strict a parse is at ingest; without options a parse is strict. */
+export interface CertIdParseOptions {
+  /**
+   * Issuer codes (ZZBFJGDM) an operator named (CERT_ID_CHECK_EXCEPTIONS): some provinces' systems
+   * compute the check character differently, and their real certificates must still be taken in.
+   */
+  checkCharExceptionFor?: ReadonlySet<string>
+  /** The issuer the identifier is presented for (the payload's issuer.code); it must equal the identifier's issuer segment. */
+  issuerCode?: string
+}
 
 /**
  * Computes the ISO 7064 MOD 37,36 check character over `body` (type code, issuer code, serial
@@ -70,10 +97,16 @@ function bodyOf(id: CertId): string {
 /**
  * Parses an e-certificate identifier, reporting the first problem found: not ten non-empty
  * dot-separated segments → `FORMAT`; wrong OID prefix → `PREFIX`; then each part in order;
- * a check segment that is not the single correct character → `CHECK_CHAR`. No normalisation:
- * lower case and whitespace are rejected.
+ * a check segment that is not the single correct character → `CHECK_CHAR`, with the
+ * `expected` one. No normalisation: lower case and whitespace are rejected.
+ *
+ * With `opts.checkCharExceptionFor`, an identifier whose ONLY fault is its check character (a
+ * single `0-9A-Z` character, every other part valid) is accepted when its issuer segment is in
+ * the set (and equals `opts.issuerCode` when given); the value then carries
+ * `checkCharException: { expected, found }`, which the caller must record and show, never drop.
+ * Pure: no I/O. Minting ({@link formatCertId}) never uses it.
  */
-export function parseCertId(input: string): CertIdResult {
+export function parseCertId(input: string, opts: CertIdParseOptions = {}): CertIdResult {
   const segments = input.split('.')
   if (segments.length !== 10 || segments.some((s) => s === '')) return { ok: false, problem: 'FORMAT' }
   if (segments.slice(0, 5).join('.') !== CERT_ID_PREFIX) return { ok: false, problem: 'PREFIX' }
@@ -82,9 +115,32 @@ export function parseCertId(input: string): CertIdResult {
   const id: CertId = { typeCode, issuerCode, serial, version: VERSION.test(versionText) ? Number(versionText) : NaN }
   const problem = partProblem(id)
   if (problem !== undefined) return { ok: false, problem }
-  if (check !== certIdCheckChar(bodyOf(id))) return { ok: false, problem: 'CHECK_CHAR' }
-  return { ok: true, value: { ...id, check, text: input } }
+  const expected = certIdCheckChar(bodyOf(id))
+  if (check === expected) return { ok: true, value: { ...id, check, text: input } }
+  if (isExcepted(id.issuerCode, check, opts)) return { ok: true, value: { ...id, check, text: input, checkCharException: { expected, found: check } } }
+  return { ok: false, problem: 'CHECK_CHAR', expected }
 }
+
+function isExcepted(issuerCode: string, check: string, opts: CertIdParseOptions): boolean {
+  // A check segment that is not one character of the alphabet is a structural fault, never excepted.
+  if (!/^[0-9A-Z]$/.test(check) || opts.checkCharExceptionFor === undefined) return false
+  if (opts.issuerCode !== undefined && opts.issuerCode !== issuerCode) return false
+  return opts.checkCharExceptionFor.has(issuerCode)
+}
+
+/** A problem as a sentence a person can act on: a wrong check character names the right one. */
+export function certIdProblemText(result: { problem: CertIdProblem; expected?: string }): string {
+  const why = `not a valid GB/T 36904 identifier (${result.problem})`
+  return result.expected === undefined ? why : `${why}; the check character should be ${result.expected}`
+}
+
+/** The warning an excepted identifier carries wherever it is shown (push, verification). */
+export function checkCharExceptionText(e: CheckCharException): string {
+  return `the identifier's check character is ${e.found} where GB/T 36904 (ISO 7064 MOD 37,36) gives ${e.expected}; accepted only because its issuer is named in CERT_ID_CHECK_EXCEPTIONS`
+}
+
+/** The stable code of that warning. */
+export const CERT_ID_CHECK_CHAR_EXCEPTION = 'CERT_ID_CHECK_CHAR_EXCEPTION'
 
 /**
  * Formats an identifier and computes its check character.
@@ -107,7 +163,25 @@ export function nextVersion(id: CertId): CertId {
   return { ...id, version: id.version + 1 }
 }
 
-/** True if `input` is a valid e-certificate identifier (see {@link parseCertId}). */
+/** True if `input` is a valid e-certificate identifier, strictly (see {@link parseCertId}). */
 export function isValidCertId(input: string): boolean {
   return parseCertId(input).ok
+}
+
+/**
+ * The check-character fault of an identifier whose every other part is valid (the one fault an
+ * operator may except), or undefined when it is valid or has any other fault. For code that must
+ * say, after the fact, that a stored identifier was taken in under an exception.
+ */
+export function checkCharFaultOf(input: string): CheckCharException | undefined {
+  const parsed = parseCertId(input)
+  if (parsed.ok || parsed.problem !== 'CHECK_CHAR' || parsed.expected === undefined) return undefined
+  const found = input.slice(input.lastIndexOf('.') + 1)
+  return /^[0-9A-Z]$/.test(found) ? { expected: parsed.expected, found } : undefined
+}
+
+/** True if every part is well formed, whatever the check character: safe to show (no personal data). */
+export function isWellFormedCertId(input: string): boolean {
+  const parsed = parseCertId(input)
+  return parsed.ok || parsed.problem === 'CHECK_CHAR'
 }

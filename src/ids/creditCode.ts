@@ -8,7 +8,8 @@ const CHARSET = /^[0-9A-HJ-NPQRTUWXY]*$/
 
 export type CreditCodeProblem = 'LENGTH' | 'CHARSET' | 'CHECK_CHAR'
 
-export type CreditCodeResult = { ok: true; value: string } | { ok: false; problem: CreditCodeProblem }
+/** `expected`: for `CHECK_CHAR`, the right check character. */
+export type CreditCodeResult = { ok: true; value: string } | { ok: false; problem: CreditCodeProblem; expected?: string }
 
 /**
  * Computes the GB 32100 MOD 31 check character for the first 17 characters of a credit code.
@@ -31,7 +32,8 @@ export function creditCodeCheckChar(first17: string): string {
 export function parseCreditCode(input: string): CreditCodeResult {
   if (!CHARSET.test(input)) return { ok: false, problem: 'CHARSET' }
   if (input.length !== 18) return { ok: false, problem: 'LENGTH' }
-  if (creditCodeCheckChar(input.slice(0, 17)) !== input[17]) return { ok: false, problem: 'CHECK_CHAR' }
+  const expected = creditCodeCheckChar(input.slice(0, 17))
+  if (expected !== input[17]) return { ok: false, problem: 'CHECK_CHAR', expected }
   return { ok: true, value: input }
 }
 

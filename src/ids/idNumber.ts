@@ -10,7 +10,8 @@ export type IdNumberProblem = 'LENGTH' | 'CHARSET' | 'BIRTH_DATE' | 'CHECK_CHAR'
 
 export type IdNumberResult =
   | { ok: true; value: string; region: string; birthDate: string; sex: 'male' | 'female' }
-  | { ok: false; problem: IdNumberProblem }
+  /** `expected`: for `CHECK_CHAR`, the right check character (the only part of the number safe to show). */
+  | { ok: false; problem: IdNumberProblem; expected?: string }
 
 /**
  * Computes the ISO 7064 MOD 11-2 check character for the first 17 digits of an ID number.
@@ -62,7 +63,8 @@ export function parseIdNumber(input: string, now: Date = new Date()): IdNumberRe
   if (!/^[0-9]{17}[0-9X]$/.test(value)) return { ok: false, problem: 'CHARSET' }
   const birthDate = birthDateOf(value.slice(6, 14), now)
   if (birthDate === undefined) return { ok: false, problem: 'BIRTH_DATE' }
-  if (idNumberCheckChar(value.slice(0, 17)) !== value[17]) return { ok: false, problem: 'CHECK_CHAR' }
+  const expected = idNumberCheckChar(value.slice(0, 17))
+  if (expected !== value[17]) return { ok: false, problem: 'CHECK_CHAR', expected }
   // The sequence's parity (its last digit) encodes sex: odd = male.
   const sex = Number(value[16]) % 2 === 1 ? 'male' : 'female'
   return { ok: true, value, region: value.slice(0, 6), birthDate, sex }
