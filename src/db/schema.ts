@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, boolean, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, boolean, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core'
 
 // Raw bytes. PGlite hands back Uint8Array, postgres.js a Buffer: normalise to Buffer.
 const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
@@ -50,8 +50,15 @@ export const auditEvents = pgTable(
     /** Certificates an access returned or concerned (identifiers). */
     certificateIds: text('certificate_ids').array(),
     details: jsonb('details').notNull().default({}),
+    /** Position in the Merkle log (src/log/), set when the event is appended to the tree; null until then. */
+    leafIndex: bigint('leaf_index', { mode: 'number' }),
+    /** Random per-event salt of the leaf's commitments (src/log/leaf.ts): a published leaf links nobody. */
+    salt: bytea('salt'),
   },
   (t) => [
+    uniqueIndex('audit_events_leaf_index_key').on(t.leafIndex),
+    // The events still waiting for the tree: a small partial index the integrator scans.
+    index('audit_events_pending_idx').on(t.id).where(sql`leaf_index is null`),
     index('audit_events_at_idx').on(t.at),
     index('audit_events_kind_at_idx').on(t.kind, t.at),
     index('audit_events_subject_idx').on(t.subject),
@@ -205,3 +212,26 @@ export const certificateDocuments = pgTable(
   // A presented file is found by its digest (POST /v1/verify {document}).
   (t) => [index('certificate_documents_sm3_idx').on(t.sm3)],
 )
+
+/**
+ * The Merkle log's complete subtrees (RFC 9162): the hash of the 2^level leaves starting at leaf
+ * index << level. Every proof is a handful of point reads by primary key; an append writes the
+ * new leaves and the subtrees they complete (about two rows per event). See src/log/store.ts.
+ */
+export const logNodes = pgTable(
+  'log_nodes',
+  {
+    level: integer('level').notNull(),
+    index: bigint('index', { mode: 'number' }).notNull(),
+    hash: bytea('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.index] })],
+)
+
+/** Every signed checkpoint (C2SP signed note), one per append, kept so any past one can be served again. */
+export const logCheckpoints = pgTable('log_checkpoints', {
+  size: bigint('size', { mode: 'number' }).primaryKey(),
+  root: bytea('root').notNull(),
+  note: text('note').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+})
