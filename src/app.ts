@@ -10,6 +10,7 @@ import type { DestinationStream } from 'pino'
 import authPlugin from './auth/plugin.js'
 import type { Config } from './config.js'
 import { installSm2Pool } from './crypto/sm2Pool.js'
+import { installOfdPool } from './ofd/pool.js'
 import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { AppError, clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js'
@@ -104,6 +105,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // A worker that cannot start makes every SM2 signature fail to verify: say so loudly.
   const sm2 = installSm2Pool(config.sm2Threads, (err) => app.log.error({ err }, 'an SM2 verification worker failed: SM2 signatures do not verify until one starts'))
   app.addHook('onClose', () => sm2.close())
+  // Sealed OFD files (unzip, SM3, SM2 in JavaScript) too: a pushed or presented file holds no other request.
+  const ofd = installOfdPool(config.ofdThreads, (err) => app.log.error({ err }, 'an OFD verification worker failed: the file is refused (VERIFIER_FAILED)'))
+  app.addHook('onClose', () => ofd.close())
 
   // JSON API: no HTML of ours needs a CSP except /docs, which sets its own (staticCSP).
   await app.register(helmet, { contentSecurityPolicy: false, global: true })

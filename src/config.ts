@@ -42,6 +42,8 @@ export interface Config {
   maxDocumentBytes: number
   /** Worker threads verifying SM2 signatures (0: on the main thread); no more than the cores. */
   sm2Threads: number
+  /** Worker threads verifying sealed OFD files (0: on the main thread). */
+  ofdThreads: number
   /** True when any configured key is one of keys.example/: the service says so loudly. */
   usingExampleKeys: boolean
 }
@@ -186,6 +188,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
     maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
+    ofdThreads: int('OFD_THREADS', availableParallelism(), 0, 256),
     usingExampleKeys,
   }
   if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'

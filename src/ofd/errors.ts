@@ -11,6 +11,8 @@ export type OfdErrorCode =
   | 'XML_INVALID'
   | 'XML_DTD_NOT_ALLOWED'
   | 'OFD_STRUCTURE_INVALID'
+  // ofd/pool.ts: the worker thread verifying the file crashed, ran out of memory or timed out.
+  | 'VERIFIER_FAILED'
 
 export class OfdError extends Error {
   constructor(

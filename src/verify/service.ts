@@ -15,7 +15,8 @@ import { eq } from 'drizzle-orm'
 import { certificateDocuments } from '../db/schema.js'
 import { chainIntermediates } from '../crypto/x509.js'
 import { OfdError } from '../ofd/errors.js'
-import { verifyOfd, type OfdCheck, type OfdVerification } from '../ofd/verify.js'
+import type { OfdCheck, OfdVerification } from '../ofd/verify.js'
+import { verifyOfdFile, type OfdFileVerification } from '../ofd/pool.js'
 import { maskIdNumbersIn } from '../ids/idNumber.js'
 
 export interface CertificateSummary {
@@ -181,9 +182,9 @@ export function createVerifyService(db: Db, config: Config) {
     const sm3 = createHash('sm3').update(bytes).digest('hex')
     const [storedDoc] = await db.select({ id: certificateDocuments.certificateId }).from(certificateDocuments).where(eq(certificateDocuments.sm3, sm3)).limit(1)
     const row = storedDoc ? await reader.byId(storedDoc.id) : undefined
-    let ofd: OfdVerification
+    let ofd: OfdFileVerification
     try {
-      ofd = await verifyOfd(bytes, { anchors: config.trustAnchors, intermediates: row ? await intermediatesOf(row.issuerCode) : [] })
+      ofd = await verifyOfdFile(bytes, { anchors: config.trustAnchors, intermediates: row ? await intermediatesOf(row.issuerCode) : [] })
     } catch (err) {
       if (!(err instanceof OfdError)) throw err
       const checks = checkList([fail('format', err.code, err.message)])
