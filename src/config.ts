@@ -29,6 +29,8 @@ export interface Config {
   seedExamples: boolean
   /** Early-pilot credit codes an operator allows by name although their check character fails. */
   creditCodeExceptions: ReadonlySet<string>
+  /** Issuer codes whose identifiers are taken in although their check character is not MOD 37,36's (only that fault). */
+  certIdCheckExceptions: ReadonlySet<string>
   auth: { issuer: string; audience: string; algorithms: TokenAlgorithm[]; keys: VerificationKey[]; keyFiles: string[] }
   /** CA certificates issuers' signing certificates must chain to. */
   trustAnchors: X509Certificate[]
@@ -108,6 +110,11 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     if (!/^[0-9A-HJ-NP-RTUWXY]{18}$/.test(c)) problems.push(`CREDIT_CODE_EXCEPTIONS: "${c}" is not 18 characters of the credit-code alphabet`)
     else if (isValidCreditCode(c)) problems.push(`CREDIT_CODE_EXCEPTIONS: "${c}" is valid already; list only codes that fail the check`)
   }
+  // Some provinces' systems compute the identifier's check character otherwise: issuers are named one by one, no blanket switch.
+  const certIdExceptions = new Set((env.CERT_ID_CHECK_EXCEPTIONS ?? '').split(',').map((c) => c.trim()).filter(Boolean))
+  for (const c of certIdExceptions) {
+    if (!isValidCreditCode(c, exceptions)) problems.push(`CERT_ID_CHECK_EXCEPTIONS: "${c}" is not a valid unified social credit code (an issuer's ZZBFJGDM)`)
+  }
 
   const keyFiles = required('AUTH_KEYS', join(EXAMPLE_KEYS_DIR, 'idp.jwks.json')).split(',').map((f) => resolve(cwd, f.trim())).filter(Boolean)
   const keys: VerificationKey[] = []
@@ -175,6 +182,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     trustProxy: bool('TRUST_PROXY', false),
     seedExamples: bool('SEED_EXAMPLES', !production),
     creditCodeExceptions: exceptions,
+    certIdCheckExceptions: certIdExceptions,
     auth: {
       issuer: required('AUTH_ISSUER', DEV_ISSUER),
       audience: required('AUTH_AUDIENCE', DEV_AUDIENCE),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ValidateFunction } from 'ajv'
-import { isValidCreditCode, parseCertId, parseIdNumber, type CertId } from '../ids/index.js'
+import { certIdProblemText, isValidCreditCode, parseCertId, parseCreditCode, parseIdNumber, type CertId } from '../ids/index.js'
 import type { FieldProblem } from '../errors.js'
 import type { CertificateType } from '../types/schemas.js'
 import { createAjv } from '../types/dataSchema.js'
@@ -16,6 +16,8 @@ export interface CheckContext extends SigningContext {
   now: Date
   maxBytes: number
   exceptions: ReadonlySet<string>
+  /** Issuers whose identifiers may carry another check character (CERT_ID_CHECK_EXCEPTIONS); none when absent. */
+  certIdCheckExceptions?: ReadonlySet<string>
   type(code: string): Promise<CertificateType | undefined>
   dataValidator(type: CertificateType): ValidateFunction
 }
@@ -65,8 +67,9 @@ export async function checkCertificate(jws: string, ctx: CheckContext, at: strin
   const p = payload as CertificatePayload
 
   // The identifier is well formed and names this type and this issuer.
-  const parsedId = parseCertId(p.id)
-  if (!parsedId.ok) problems.push(problem('/payload/id', 'CERT_ID_INVALID', `not a valid GB/T 36904 identifier (${parsedId.problem})`))
+  // A lone wrong check character passes only for an issuer the operator named; the store records it.
+  const parsedId = parseCertId(p.id, { checkCharExceptionFor: ctx.certIdCheckExceptions, issuerCode: p.issuer.code })
+  if (!parsedId.ok) problems.push(problem('/payload/id', 'CERT_ID_INVALID', certIdProblemText(parsedId)))
   else {
     if (parsedId.value.typeCode !== p.typeCode) problems.push(problem('/payload/id', 'CERT_ID_TYPE_MISMATCH', 'the identifier\'s type segment differs from typeCode'))
     if (parsedId.value.issuerCode !== p.issuer.code) problems.push(problem('/payload/id', 'CERT_ID_ISSUER_MISMATCH', 'the identifier\'s issuer segment differs from issuer.code'))
@@ -94,10 +97,14 @@ function checkHolderId(p: CertificatePayload, ctx: CheckContext, problem: MakePr
   if (idType === '111') {
     const parsed = parseIdNumber(id, ctx.now)
     if (parsed.ok) return parsed.value
-    problems.push(problem('/payload/holder/id', 'HOLDER_ID_INVALID', `not a valid citizen ID number (${parsed.problem})`))
+    // The expected check character alone is safe to name: the number itself is never repeated.
+    const should = parsed.expected ? `; the check character should be ${parsed.expected}` : ''
+    problems.push(problem('/payload/holder/id', 'HOLDER_ID_INVALID', `not a valid citizen ID number (${parsed.problem})${should}`))
   } else if (idType === '001') {
     if (isValidCreditCode(id, ctx.exceptions)) return id
-    problems.push(problem('/payload/holder/id', 'HOLDER_ID_INVALID', 'not a valid unified social credit code'))
+    const parsed = parseCreditCode(id)
+    const should = !parsed.ok && parsed.expected ? ` (CHECK_CHAR); the check character should be ${parsed.expected}` : ''
+    problems.push(problem('/payload/holder/id', 'HOLDER_ID_INVALID', `not a valid unified social credit code${should}`))
   } else {
     problems.push(problem('/payload/holder/idType', 'HOLDER_ID_TYPE_UNKNOWN', `holder ID type ${idType} cannot be validated`))
   }

@@ -10,6 +10,13 @@ import type { CheckedCertificate } from './checks.js'
 import type { AttachedDocument } from './document.js'
 import type { CertificateStatus, StoredCertificate } from './schemas.js'
 import type { FieldProblem } from '../errors.js'
+import { checkCharFaultOf } from '../ids/index.js'
+
+/** An identifier taken in under CERT_ID_CHECK_EXCEPTIONS is recorded as such in its issuance event. */
+const exceptionDetails = (id: string) => {
+  const fault = checkCharFaultOf(id)
+  return fault ? { certIdCheckCharException: fault } : {}
+}
 
 type Row = typeof certificates.$inferSelect
 /** What the bulk insert returns, as the database names it. */
@@ -111,7 +118,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     actorOrg: actor.org,
     requestId: actor.requestId,
     clientRequestId: actor.clientRequestId ?? null,
-    details: { typeCode: row.typeCode, version: row.version },
+    details: { typeCode: row.typeCode, version: row.version, ...exceptionDetails(row.id) },
   })
 
   /** Same identifier: unchanged when the bytes match, a conflict otherwise. */
@@ -174,7 +181,8 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
    */
   async function storeMany(items: CheckedCertificate[], actor: Actor): Promise<StoreOutcome[]> {
     const outcomes = new Array<StoreOutcome | undefined>(items.length)
-    const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => c.certId.version === 1)
+    // An excepted identifier takes the one-by-one path, whose event records the exception.
+    const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => c.certId.version === 1 && checkCharFaultOf(c.payload.id) === undefined)
     await storeFirsts(firsts, outcomes, actor).catch((err: unknown) => {
       // One refused value fails the whole statement: then every item takes the one-by-one path,
       // where it sinks alone.

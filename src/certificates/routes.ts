@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import pLimit from 'p-limit'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
-import { AppError, ERRORS } from '../errors.js'
+import { AppError, ERRORS, type FieldProblem } from '../errors.js'
+import { CERT_ID_CHECK_CHAR_EXCEPTION, checkCharExceptionText, checkCharFaultOf } from '../ids/index.js'
 import { createIssuerRepository } from '../issuers/repository.js'
 import { authErrors, Problem } from '../schemas.js'
 import { dataValidatorFor } from '../types/dataSchema.js'
@@ -27,6 +28,15 @@ function withoutDocument<T extends { ok: true; value: CheckedCertificate } | { o
   return { ok: false, problems: [{ pointer: `/certificates/${i}/payload/document`, code: 'DOCUMENT_MISSING', message: 'a certificate that carries a document is pushed alone, with its bytes, to POST /v1/certificates' }] }
 }
 
+/**
+ * An accepted identifier whose check character is not MOD 37,36's was taken in under
+ * CERT_ID_CHECK_EXCEPTIONS: the answer says so, never silently (the audit event does too).
+ */
+function idWarnings(id: string, pointer: string): { warnings?: FieldProblem[] } {
+  const fault = checkCharFaultOf(id)
+  return fault ? { warnings: [{ pointer, code: CERT_ID_CHECK_CHAR_EXCEPTION, message: checkCharExceptionText(fault) }] } : {}
+}
+
 /** Issuing departments push certificates and keep their status. */
 export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, opts) => {
   const { db, config } = opts
@@ -48,6 +58,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       now: new Date(),
       maxBytes: config.maxCertificateBytes,
       exceptions: config.creditCodeExceptions,
+      certIdCheckExceptions: config.certIdCheckExceptions,
       type: memo((code) => types.get(code)),
       issuer: memo((code) => issuers.get(code)),
       dataValidator: dataValidatorFor,
@@ -72,7 +83,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
         tags: ['certificates'],
         summary: 'Push one signed certificate (issuer)',
         description:
-          '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/…, /document. A certificate whose payload names a document (a sealed OFD file) carries its bytes in `document`, base64: accepted only when the file has the SM3 and size named, its seals verify (every GB/T 38540 check, to a trust anchor), and each seal was made with a registered signing key of the same issuer, active when it sealed (DOCUMENT_MISSING, DOCUMENT_NOT_DECLARED, DOCUMENT_TOO_LARGE, DOCUMENT_ENCODING_INVALID, DOCUMENT_SIZE_MISMATCH, DOCUMENT_DIGEST_MISMATCH, DOCUMENT_INVALID, DOCUMENT_SEAL_INVALID, DOCUMENT_SIGNER_NOT_REGISTERED, DOCUMENT_SIGNER_NOT_ACTIVE). The file is stored encrypted with the certificate, in one transaction.',
+          '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/…, /document. A certificate whose payload names a document (a sealed OFD file) carries its bytes in `document`, base64: accepted only when the file has the SM3 and size named, its seals verify (every GB/T 38540 check, to a trust anchor), and each seal was made with a registered signing key of the same issuer, active when it sealed (DOCUMENT_MISSING, DOCUMENT_NOT_DECLARED, DOCUMENT_TOO_LARGE, DOCUMENT_ENCODING_INVALID, DOCUMENT_SIZE_MISMATCH, DOCUMENT_DIGEST_MISMATCH, DOCUMENT_INVALID, DOCUMENT_SEAL_INVALID, DOCUMENT_SIGNER_NOT_REGISTERED, DOCUMENT_SIGNER_NOT_ACTIVE). The file is stored encrypted with the certificate, in one transaction. An identifier whose only fault is its check character is accepted for an issuer named in CERT_ID_CHECK_EXCEPTIONS, and the answer then carries `warnings` [CERT_ID_CHECK_CHAR_EXCEPTION naming the expected character].',
         security: [{ bearer: [] }],
         body: PushBody,
         response: { 200: StoredCertificate, 201: StoredCertificate, 409: Problem, 422: Problem, ...authErrors() },
@@ -86,7 +97,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       if (!document.ok) throw new AppError('INVALID_CERTIFICATE', `${document.problems.length} problem(s) in the certificate's document`, { errors: document.problems })
       const result = await store.storeOne(checked.value, actor(request), document.value)
       if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: `/certificate${p.pointer}` })) } : {})
-      return reply.code(result.outcome === 'created' ? 201 : 200).send(result.record)
+      return reply.code(result.outcome === 'created' ? 201 : 200).send({ ...result.record, ...idWarnings(result.record.id, '/certificate/payload/id') })
     },
   )
 
@@ -117,7 +128,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
           const problems = 'problems' in o ? { problems: o.problems.map((p) => ({ ...p, pointer: `/certificates/${index}${p.pointer}` })) } : {}
           return { index, outcome: 'rejected', status: ERRORS[o.code].status, code: o.code, id: o.id, ...problems }
         }
-        return { index, outcome: o.outcome, status: o.outcome === 'created' ? 201 : 200, id: o.record.id }
+        return { index, outcome: o.outcome, status: o.outcome === 'created' ? 201 : 200, id: o.record.id, ...idWarnings(o.record.id, `/certificates/${index}/payload/id`) }
       })
       const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length
       return { results, summary: { created: count('created'), unchanged: count('unchanged'), rejected: count('rejected') } }

@@ -88,6 +88,9 @@ export const StatusChange = Type.Object({
 })
 
 /** What the issuer gets back: no personal data, which it has already. */
+/** Something accepted that a person should know about, e.g. CERT_ID_CHECK_CHAR_EXCEPTION. */
+const CertificateWarning = Type.Object({ pointer: Type.String(), code: Type.String({ description: 'stable code, e.g. CERT_ID_CHECK_CHAR_EXCEPTION' }), message: Type.String() })
+
 export const StoredCertificate = Type.Object(
   {
     id: Type.String(),
@@ -99,6 +102,7 @@ export const StoredCertificate = Type.Object(
     receivedAt: Type.String({ format: 'date-time' }),
     jwsSha256: Type.String({ description: 'hex SHA-256 of the JWS as stored' }),
     history: Type.Optional(Type.Array(StatusChange)),
+    warnings: Type.Optional(Type.Array(CertificateWarning, { description: 'push only: what was accepted under an operator\'s exception' })),
   },
   { $id: 'StoredCertificate' },
 )
@@ -116,6 +120,7 @@ export const BatchResult = Type.Object(
         id: Type.Optional(Type.String()),
         code: Type.Optional(Type.String()),
         problems: Type.Optional(Type.Array(ItemProblem)),
+        warnings: Type.Optional(Type.Array(CertificateWarning, { description: 'what was accepted under an operator\'s exception' })),
       }),
     ),
     summary: Type.Object({ created: Type.Integer(), unchanged: Type.Integer(), rejected: Type.Integer() }),
