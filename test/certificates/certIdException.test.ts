@@ -133,7 +133,8 @@ t.test('CERT_ID_CHECK_EXCEPTIONS takes named valid credit codes only', async (t)
   t.ok((await loadConfig(testEnv({ CERT_ID_CHECK_EXCEPTIONS: ` ${code} , 11330105002500287C` }))).certIdCheckExceptions.has(code))
   t.equal((await loadConfig(testEnv({}))).certIdCheckExceptions.size, 0, 'none by default')
   for (const bad of ['*', 'true', '11330105002500287D', '1133010500250028']) {
-    await t.rejects(loadConfig(testEnv({ CERT_ID_CHECK_EXCEPTIONS: bad })), { problems: [new RegExp(`CERT_ID_CHECK_EXCEPTIONS: "${bad.replace('*', '\\*')}"`)] }, bad)
+    const err = await loadConfig(testEnv({ CERT_ID_CHECK_EXCEPTIONS: bad })).then(() => undefined, (e: unknown) => e as Error)
+    t.match(err?.message, `CERT_ID_CHECK_EXCEPTIONS: "${bad}" is not a valid unified social credit code`, bad)
   }
   // An early-pilot issuer code the operator also allowed is a valid issuer code here.
   const pilot = '91110000MA01234568'
