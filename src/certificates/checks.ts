@@ -23,6 +23,8 @@ export interface CheckContext extends SigningContext {
 }
 
 export interface CheckedCertificate {
+  /** Absent or 'jws': `jws` is the signed JWS. 'ofd': a sealed OFD alone; `jws` is the payload read from its metadata (canonical JSON), `jwsSha256` the SHA-256 of the file. */
+  form?: 'jws' | 'ofd'
   jws: string
   jwsSha256: string
   payload: CertificatePayload
@@ -55,17 +57,41 @@ export async function checkCertificate(jws: string, ctx: CheckContext, at: strin
   if (typeof header.kid !== 'string' || header.kid.length === 0) problems.push(problem('/header/kid', 'KID_MISSING', 'the header must name the signing key'))
 
   // The payload's shape; later checks only look at fields that passed it.
-  if (!validatePayload(payload)) {
-    for (const e of validatePayload.errors ?? []) {
-      const missing = (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ?? (e.params as { additionalProperty?: string }).additionalProperty
-      // Text PostgreSQL cannot store (NUL, an unpaired surrogate) gets its own code, as at the boundary.
-      const code = e.keyword === 'storableText' ? 'UNSTORABLE_TEXT' : 'PAYLOAD_INVALID'
-      problems.push(problem(`/payload${e.instancePath}${missing ? `/${missing}` : ''}`, code, e.message ?? 'is invalid'))
-    }
-    return { ok: false, problems }
-  }
+  const shape = payloadShapeProblems(payload, problem)
+  if (shape.length > 0) return { ok: false, problems: [...problems, ...shape] }
   const p = payload as CertificatePayload
 
+  const content = await checkPayloadContent(p, ctx, problem)
+  problems.push(...content.problems)
+  const signing = await checkSignature(jws, header, p.issuer.code, p.typeCode, ctx)
+  for (const s of signing.problems) problems.push(problem(s.pointer, s.code, s.message))
+
+  if (problems.length > 0 || !content.certId) return { ok: false, problems }
+  return {
+    ok: true,
+    value: { jws, jwsSha256: createHash('sha256').update(jws).digest('hex'), payload: p, certId: content.certId, holderId: content.holderId, signingKid: header.kid as string },
+  }
+}
+
+export type MakeProblem = (pointer: string, code: string, message: string) => FieldProblem
+
+/** Where the payload's shape fails (addressed below `/payload`), or nothing. */
+export function payloadShapeProblems(payload: unknown, problem: MakeProblem): Problems {
+  if (validatePayload(payload)) return []
+  return (validatePayload.errors ?? []).map((e) => {
+    const missing = (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ?? (e.params as { additionalProperty?: string }).additionalProperty
+    // Text PostgreSQL cannot store (NUL, an unpaired surrogate) gets its own code, as at the boundary.
+    const code = e.keyword === 'storableText' ? 'UNSTORABLE_TEXT' : 'PAYLOAD_INVALID'
+    return problem(`/payload${e.instancePath}${missing ? `/${missing}` : ''}`, code, e.message ?? 'is invalid')
+  })
+}
+
+/**
+ * The checks a payload gets whatever signed it (a JWS, or the seal of an OFD file its payload was
+ * read from): identifier, caller, holder ID, dates, catalogue. Problems are addressed below `/payload`.
+ */
+export async function checkPayloadContent(p: CertificatePayload, ctx: CheckContext, problem: MakeProblem): Promise<{ problems: Problems; certId: CertId | undefined; holderId: string }> {
+  const problems: Problems = []
   // The identifier is well formed and names this type and this issuer.
   // A lone wrong check character passes only for an issuer the operator named; the store records it.
   const parsedId = parseCertId(p.id, { checkCharExceptionFor: ctx.certIdCheckExceptions, issuerCode: p.issuer.code })
@@ -80,17 +106,8 @@ export async function checkCertificate(jws: string, ctx: CheckContext, at: strin
   const holderId = checkHolderId(p, ctx, problem, problems)
   checkDates(p, ctx.now, problem, problems)
   await checkAgainstType(p, ctx, problem, problems)
-  const signing = await checkSignature(jws, header, p.issuer.code, p.typeCode, ctx)
-  for (const s of signing.problems) problems.push(problem(s.pointer, s.code, s.message))
-
-  if (problems.length > 0 || !parsedId.ok) return { ok: false, problems }
-  return {
-    ok: true,
-    value: { jws, jwsSha256: createHash('sha256').update(jws).digest('hex'), payload: p, certId: parsedId.value, holderId, signingKid: header.kid as string },
-  }
+  return { problems, certId: parsedId.ok ? parsedId.value : undefined, holderId }
 }
-
-type MakeProblem = (pointer: string, code: string, message: string) => FieldProblem
 
 function checkHolderId(p: CertificatePayload, ctx: CheckContext, problem: MakeProblem, problems: Problems): string {
   const { idType, id } = p.holder
