@@ -28,6 +28,8 @@ import { verifyRoutes } from './verify/routes.js'
 import { trustRoutes } from './trust/routes.js'
 import { meRoutes } from './me/routes.js'
 import { auditRoutes } from './audit/routes.js'
+import { createTransparencyLog, type TransparencyLog } from './log/integrator.js'
+import { logRoutes } from './log/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
 import { seedExampleIssuers } from './issuers/seed.js'
 
@@ -46,6 +48,10 @@ export interface AppDeps {
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Merkle log every audit and access event goes into (src/log/). */
+    transparencyLog: TransparencyLog
+  }
   interface FastifyRequest {
     /**
      * The x-request-id the client sent, when it is safe to keep: stored beside the service's own
@@ -141,6 +147,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(authPlugin, { config })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  const transparencyLog = createTransparencyLog(database.db, { origin: config.logOrigin, serviceKeys: config.serviceKeys })
+  app.decorate('transparencyLog', transparencyLog)
+  // A change (issuance, status, issuer keys, grants, catalogue) writes its event in its own
+  // transaction; the answer waits until that event is in the tree too. A failed append is
+  // logged, not turned into an error: the change is committed and the next append takes it.
+  // (Lookups, reads, verifications and auditor searches wait in the access log itself.)
+  const CHANGES = ['/v1/certificates', '/v1/issuers', '/v1/grants', '/v1/types']
+  app.addHook('onSend', async (request, reply, payload) => {
+    const route = request.routeOptions.url ?? ''
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode >= 200 && reply.statusCode < 300 && CHANGES.some((p) => route.startsWith(p))) {
+      await transparencyLog.integrate().catch((err: Error) => request.log.error({ err: { message: err.message } }, 'events could not be appended to the log'))
+    }
+    return payload
+  })
   await app.register(healthRoutes, { database })
   await app.register(typeRoutes, { db: database.db, config })
   await app.register(issuerRoutes, { db: database.db, config })
@@ -151,5 +171,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(trustRoutes, { db: database.db, config })
   await app.register(meRoutes, { db: database.db, config })
   await app.register(auditRoutes, { db: database.db, config })
+  await app.register(logRoutes, { tlog: transparencyLog })
   return app
 }

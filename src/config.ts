@@ -38,6 +38,8 @@ export interface Config {
   dataProtection: DataProtectionKeys
   /** The service's own signing keys (receipts, trust bundle); the first signs. */
   serviceKeys: ServiceKeys
+  /** The Merkle log's origin: the first line of its checkpoints and the key name of their signatures. */
+  logOrigin: string
   /** Largest certificate JWS accepted, in bytes. */
   maxCertificateBytes: number
   /** Largest sealed OFD file a certificate may carry, in bytes. */
@@ -67,6 +69,13 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 /** Validates the environment once and returns a typed Config, or throws ConfigError listing every problem. */
+// A signed note's key name is one token: no spaces, no control characters, no '+' (C2SP signed-note).
+function logOrigin(value: string | undefined, problems: string[]): string {
+  const origin = value ?? 'zhengzhao.localhost/log'
+  if (!/^[\x21-\x2a\x2c-\x7e]{1,200}$/.test(origin)) problems.push(`LOG_ORIGIN: "${origin.slice(0, 40)}" must be 1 to 200 printable ASCII characters without spaces or '+' (e.g. zhengzhao.example.gov.cn/log)`)
+  return origin
+}
+
 export async function loadConfig(env: Env = process.env, cwd = process.cwd()): Promise<Config> {
   const problems: string[] = []
   const nodeEnv = env.NODE_ENV ?? 'development'
@@ -178,6 +187,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     logLevel,
     bodyLimit: int('BODY_LIMIT', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 0, 600_000),
+    logOrigin: logOrigin(env.LOG_ORIGIN, problems),
     rateLimit: { max: int('RATE_LIMIT_MAX', 1000, 0, 1_000_000), windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000) },
     trustProxy: bool('TRUST_PROXY', false),
     seedExamples: bool('SEED_EXAMPLES', !production),

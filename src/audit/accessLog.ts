@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm'
-import type { Db } from '../db/client.js'
+import { rowsOf, type Db } from '../db/client.js'
+import type { TransparencyLog } from '../log/integrator.js'
+import type { StoredCheckpoint } from '../log/store.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { AppError } from '../errors.js'
 import { maskIdNumbersIn } from '../ids/index.js'
@@ -19,9 +21,18 @@ export interface AccessEvent {
   details: Record<string, unknown>
 }
 
+/** Where a recorded event sits: its row, and a checkpoint of the Merkle log that holds it. */
+export interface RecordedEvent {
+  eventId: number
+  checkpoint: StoredCheckpoint
+}
+
 export interface AccessLog {
-  /** Resolves once the event is durable; throws ACCESS_LOG_UNAVAILABLE (503) otherwise. */
-  record(event: AccessEvent): Promise<void>
+  /**
+   * Resolves once the event is durable and in the Merkle log (a signed checkpoint covers it);
+   * throws ACCESS_LOG_UNAVAILABLE (503) otherwise.
+   */
+  record(event: AccessEvent): Promise<RecordedEvent>
 }
 
 // Most events a single group-commit statement carries.
@@ -29,7 +40,7 @@ const MAX_GROUP = 500
 
 interface Pending {
   event: AccessEvent
-  resolve: () => void
+  resolve: (recorded: RecordedEvent) => void
   reject: (err: Error) => void
 }
 
@@ -66,20 +77,29 @@ function toRow(event: AccessEvent) {
  * multi-row insert (one statement, one commit), so under load the log costs one round trip per
  * group instead of one per request. Each caller still resolves only after its own row committed.
  */
-export function createAccessLog(db: Db, log?: { error(obj: object, msg: string): void }): AccessLog {
+export function createAccessLog(db: Db, tlog: TransparencyLog, log?: { error(obj: object, msg: string): void }): AccessLog {
   let queue: Pending[] = []
   let writing = false
 
   // The whole group travels as one JSON array parameter: the statement text never changes, so the
   // database parses and plans it once, and no SQL is built per flush.
-  async function insert(group: Pending[]): Promise<void> {
-    await db.execute(sql`
+  // Ids are drawn in the select's order, so the ascending ids returned are the group's, in order.
+  async function insert(group: Pending[]): Promise<number[]> {
+    const rows = await rowsOf<{ id: string | number }>(db, sql`
       insert into audit_events (kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details)
       select e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
         case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
         e->>'subject', e->'details'
       from jsonb_array_elements(${sql.param(JSON.stringify(group.map((p) => toRow(p.event))))}::jsonb) with ordinality as t(e, n)
-      order by n`)
+      order by n
+      returning id`)
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b)
+  }
+
+  // The group is durable; the answers wait until an append has put it in the tree.
+  async function integrate(group: Pending[], ids: number[]): Promise<void> {
+    const checkpoint = await tlog.integrate()
+    group.forEach((p, i) => p.resolve({ eventId: ids[i]!, checkpoint }))
   }
 
   async function flush(): Promise<void> {
@@ -87,18 +107,17 @@ export function createAccessLog(db: Db, log?: { error(obj: object, msg: string):
     while (queue.length > 0) {
       const group = queue.slice(0, MAX_GROUP)
       queue = queue.slice(group.length)
+      let ids: number[]
       try {
-        await insert(group)
-        for (const p of group) p.resolve()
+        ids = await insert(group)
       } catch (err) {
         // One bad row must not fail its neighbours: retry them one by one. An unreachable
         // database is not a bad row: retrying each would keep every caller waiting a timeout apiece.
         const unavailable = isDatabaseUnavailable(err)
         for (const p of group) {
           try {
-            if (group.length > 1 && !unavailable) await insert([p])
+            if (group.length > 1 && !unavailable) await integrate([p], await insert([p]))
             else throw err
-            p.resolve()
           } catch (single) {
             log?.error({ err: { message: (single as Error).message } }, 'access event could not be written')
             p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
@@ -106,6 +125,14 @@ export function createAccessLog(db: Db, log?: { error(obj: object, msg: string):
         }
         // Those queued behind this group would wait their turn only to meet the same outage.
         if (unavailable) for (const p of queue.splice(0)) p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
+        continue
+      }
+      try {
+        await integrate(group, ids)
+      } catch (err) {
+        // Durable but not yet in the tree: the next append takes it, but no answer leaves without it.
+        log?.error({ err: { message: (err as Error).message } }, 'access events could not be appended to the log')
+        for (const p of group) p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
       }
     }
     writing = false
@@ -113,7 +140,7 @@ export function createAccessLog(db: Db, log?: { error(obj: object, msg: string):
 
   return {
     record(event) {
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<RecordedEvent>((resolve, reject) => {
         queue.push({ event, resolve, reject })
         if (!writing) void flush()
       })

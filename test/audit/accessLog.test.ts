@@ -3,6 +3,11 @@ import type { SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { createAccessLog, type AccessEvent } from '../../src/audit/accessLog.js'
 import type { Db } from '../../src/db/client.js'
+import type { TransparencyLog } from '../../src/log/integrator.js'
+
+// The Merkle log stands aside here: these tests are about the grouping of inserts.
+let appends = 0
+const tlog = { integrate: async () => ({ size: ++appends, root: Buffer.alloc(32), note: '' }) } as unknown as TransparencyLog
 
 /** A stand-in for the database: records each statement's rows (its JSON parameter), fails rows marked 'bad'. */
 function fakeDb() {
@@ -15,8 +20,10 @@ function fakeDb() {
       await new Promise((r) => setTimeout(r, 5))
       if (rows.some((r) => r.requestId === 'bad')) throw new Error('constraint violated')
       statements.push(rows)
+      return rows.map(() => ({ id: ++nextId }))
     },
   }
+  let nextId = 0
   return { db: db as unknown as Db, statements }
 }
 
@@ -24,7 +31,7 @@ const event = (requestId: string): AccessEvent => ({ kind: 'access.lookup', acto
 
 t.test('events recorded together are committed together, each caller after its own row', async (t) => {
   const { db, statements } = fakeDb()
-  const log = createAccessLog(db)
+  const log = createAccessLog(db, tlog)
   await Promise.all(Array.from({ length: 50 }, (_, i) => log.record(event(`r${i}`))))
   t.equal(statements.flat().length, 50, 'every event written')
   t.ok(statements.length <= 3, `grouped into ${statements.length} statements`)
@@ -33,7 +40,7 @@ t.test('events recorded together are committed together, each caller after its o
 
 t.test('a bad row fails alone; its neighbours are retried and committed', async (t) => {
   const { db, statements } = fakeDb()
-  const log = createAccessLog(db)
+  const log = createAccessLog(db, tlog)
   const first = log.record(event('first'))
   const results = await Promise.allSettled([first, log.record(event('a')), log.record(event('bad')), log.record(event('b'))])
   t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { rowsOf, type Db } from '../db/client.js'
+import { leafOf, type LoggedEvent } from './leaf.js'
+import { append, consistencyRanges, EMPTY_ROOT, foldRange, frontier, hashLeaf, inclusionRanges, rangeNodes, type NodeId, type Range } from './merkle.js'
+import { signCheckpoint, type NoteSigner } from './note.js'
+
+/**
+ * The Merkle log in PostgreSQL. Storage is a table of complete subtrees (log_nodes), not C2SP
+ * tiles: every proof is one query of at most 2·log2(n) rows by primary key, an append is one
+ * multi-row insert of about two rows per event, and nothing is ever rewritten — tiles would store
+ * 256 times fewer rows but rewrite a partial tile on every append, and they are a format for
+ * serving static files, which this service does not do. A tile endpoint can be derived from these
+ * rows later without a migration.
+ *
+ * Appends are serialised across processes by a transaction-scoped advisory lock: two replicas
+ * on one database take turns, each appending whatever events are committed and not yet in the
+ * tree, so the tree never forks. Each append signs one checkpoint, kept for ever.
+ */
+
+// pg_advisory_xact_lock key: "ZZLOG" — distinct from the migration lock.
+const LOG_LOCK = 0x5a5a4c4f47
+// Most events one append takes; more wait for the next (which starts at once).
+const MAX_APPEND = 5000
+
+export interface StoredCheckpoint {
+  size: number
+  root: Buffer
+  note: string
+}
+
+export interface EntryRow extends LoggedEvent {
+  id: number
+  leafIndex: number
+  salt: Buffer
+}
+
+const EMPTY: StoredCheckpoint = { size: 0, root: EMPTY_ROOT, note: '' }
+
+const eventColumns = sql`e.id, to_char(e.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at_text, e.kind, e.actor_org, e.actor_sub, e.request_id,
+  e.client_request_id, e.subject, e.holder_ref, e.certificate_ids, e.details, e.leaf_index::text as leaf_index, e.salt`
+
+interface EventSqlRow {
+  id: number | string
+  at_text: string
+  kind: string
+  actor_org: string | null
+  actor_sub: string | null
+  request_id: string | null
+  client_request_id: string | null
+  subject: string | null
+  holder_ref: string | null
+  certificate_ids: string[] | null
+  details: unknown
+  leaf_index: string | null
+  salt: Uint8Array | null
+}
+
+function toEvent(r: EventSqlRow): LoggedEvent & { id: number } {
+  return {
+    id: Number(r.id),
+    at: r.at_text,
+    kind: r.kind,
+    actorOrg: r.actor_org,
+    actorSub: r.actor_sub,
+    requestId: r.request_id,
+    clientRequestId: r.client_request_id,
+    subject: r.subject,
+    holderRef: r.holder_ref,
+    certificateIds: r.certificate_ids,
+    // postgres.js hands jsonb back parsed, PGlite too; a string would be a driver quirk.
+    details: typeof r.details === 'string' ? JSON.parse(r.details) : r.details,
+  }
+}
+
+function toEntry(r: EventSqlRow): EntryRow {
+  return { ...toEvent(r), leafIndex: Number(r.leaf_index), salt: Buffer.from(r.salt ?? []) }
+}
+
+type Queryable = Pick<Db, 'execute'>
+
+async function nodeHashes(db: Queryable, ids: readonly NodeId[]): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>()
+  if (ids.length === 0) return found
+  const rows = await rowsOf<{ level: number; index: string; hash: Uint8Array }>(
+    db,
+    sql`select n.level, n.index::text as index, n.hash from log_nodes n
+      join unnest(${sql.param(ids.map((i) => i.level))}::int[], ${sql.param(ids.map((i) => String(i.index)))}::bigint[]) as w(level, index)
+      on n.level = w.level and n.index = w.index`,
+  )
+  for (const r of rows) found.set(`${r.level}:${r.index}`, Buffer.from(r.hash))
+  return found
+}
+
+async function rangeHashes(db: Queryable, ranges: readonly Range[]): Promise<Buffer[]> {
+  const pieces = ranges.map(rangeNodes)
+  const hashes = await nodeHashes(db, pieces.flat())
+  return pieces.map((ids) =>
+    foldRange(
+      ids.map((id) => {
+        const h = hashes.get(`${id.level}:${id.index}`)
+        if (!h) throw new Error(`the log is missing node ${id.level}:${id.index}`)
+        return h
+      }),
+    ),
+  )
+}
+
+async function latestIn(db: Queryable): Promise<StoredCheckpoint> {
+  const [row] = await rowsOf<{ size: string; root: Uint8Array; note: string }>(db, sql`select size::text as size, root, note from log_checkpoints order by size desc limit 1`)
+  return row ? { size: Number(row.size), root: Buffer.from(row.root), note: row.note } : EMPTY
+}
+
+export interface LogStoreOptions {
+  origin: string
+  signers: readonly NoteSigner[]
+}
+
+export function createLogStore(db: Db, opts: LogStoreOptions) {
+  /** One append: every committed event not yet in the tree, at most MAX_APPEND, in id order. */
+  async function appendPending(): Promise<{ checkpoint: StoredCheckpoint; appended: number; full: boolean }> {
+    return db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${String(LOG_LOCK)}::bigint)`)
+      const current = await latestIn(tx)
+      const pending = (await rowsOf<EventSqlRow>(tx, sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${MAX_APPEND}::int`)).map(toEvent)
+      if (pending.length === 0) return { checkpoint: current, appended: 0, full: false }
+      const edge = frontier(current.size)
+      const edgeHashes = await nodeHashes(tx, edge)
+      const salts = pending.map(() => randomBytes(16))
+      const grown = append(
+        current.size,
+        edge.map((id) => edgeHashes.get(`${id.level}:${id.index}`)!),
+        pending.map((e, i) => hashLeaf(leafOf(e, salts[i]!))),
+      )
+      await tx.execute(sql`insert into log_nodes (level, index, hash)
+        select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
+          ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)`)
+      await tx.execute(sql`update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
+        from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
+          ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
+        where e.id = t.id`)
+      const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
+      await tx.execute(sql`insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})`)
+      return { checkpoint: { size: grown.size, root: grown.root, note }, appended: pending.length, full: pending.length === MAX_APPEND }
+    })
+  }
+
+  return {
+    appendPending,
+    latest: () => latestIn(db),
+
+    async checkpointAt(size: number): Promise<StoredCheckpoint | undefined> {
+      if (size === 0) return undefined
+      const [row] = await rowsOf<{ size: string; root: Uint8Array; note: string }>(db, sql`select size::text as size, root, note from log_checkpoints where size = ${String(size)}::bigint`)
+      return row ? { size: Number(row.size), root: Buffer.from(row.root), note: row.note } : undefined
+    },
+
+    inclusionProof: (index: number, size: number): Promise<Buffer[]> => rangeHashes(db, inclusionRanges(index, size)),
+    consistencyProof: (size1: number, size2: number): Promise<Buffer[]> => rangeHashes(db, consistencyRanges(size1, size2)),
+
+    /** The tree's own hash of leaf `index` (what was appended), whatever the events table says now. */
+    async leafHashAt(index: number): Promise<Buffer | undefined> {
+      return (await nodeHashes(db, [{ level: 0, index }])).get(`0:${index}`)
+    },
+
+    /** The leaf index whose stored leaf hash is `hash`. */
+    async indexOfLeafHash(hash: Buffer): Promise<number | undefined> {
+      const [row] = await rowsOf<{ index: string }>(db, sql`select index::text as index from log_nodes where level = 0 and hash = decode(${hash.toString('base64')}, 'base64') limit 1`)
+      return row ? Number(row.index) : undefined
+    },
+
+    /** The events at leaf indexes [start, end), in order (a missing one is simply absent). */
+    async entries(start: number, end: number): Promise<EntryRow[]> {
+      const rows = await rowsOf<EventSqlRow>(db, sql`select ${eventColumns} from audit_events e where e.leaf_index >= ${String(start)}::bigint and e.leaf_index < ${String(end)}::bigint order by e.leaf_index`)
+      return rows.map(toEntry)
+    },
+
+    /** The events with these ids, with their leaf index once appended. */
+    async eventsById(ids: readonly number[]): Promise<EntryRow[]> {
+      if (ids.length === 0) return []
+      const rows = await rowsOf<EventSqlRow>(db, sql`select ${eventColumns} from audit_events e where e.id = any(${sql.param(ids.map(String))}::bigint[]) and e.leaf_index is not null`)
+      return rows.map(toEntry)
+    },
+  }
+}
+
+export type LogStore = ReturnType<typeof createLogStore>
