@@ -8,6 +8,7 @@ import type { BulkLoadResult, VerifyAloneResult } from './load.js'
 import type { Machine } from './machine.js'
 import type { ProfileSummary } from './profile.js'
 import type { ScaleResult } from './scale.js'
+import type { OfdFigures } from './ofd.js'
 import type { Measurement } from './scenarios.js'
 
 export interface Target {
@@ -46,6 +47,8 @@ export interface RunReport {
   signAlg?: string | undefined
   /** --sm2: the pool's threads, one thread's verification rate, and the service key compared. */
   sm2?: Sm2Figures | undefined
+  /** --ofd: certificates carrying their sealed OFD file, pushed, against the same files verified alone. */
+  ofd?: OfdFigures | undefined
 }
 
 export interface Sm2Figures {
@@ -117,6 +120,21 @@ export function sm2Table(r: RunReport): string {
   ].join('\n')
 }
 
+/** --ofd: the bulk load of certificates with their sealed file against verifying the files alone, and one file's cost. */
+export function ofdTable(r: RunReport): string {
+  const o = r.ofd
+  if (!o) return ''
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
+  const cores = o.bulkCpu ? `; cores: service ${o.bulkCpu.service.toFixed(2)}, PostgreSQL ${o.bulkCpu.postgres.toFixed(2)}, others ${o.bulkCpu.others.toFixed(2)}` : ''
+  return [
+    '| sealed OFD | files/s | seconds | measured |',
+    '|---|---:|---:|---|',
+    `| bulk load: ${n0(o.files)} certificates, each with its sealed OFD file (${o.pages} page(s), ${kb(o.meanBytes)} on average, base64 in the body), one per \`POST /v1/certificates\`, ${o.concurrency} in flight, OFD_THREADS=${o.threads} | ${o.bulk.perSecond.toFixed(1)} | ${o.bulk.seconds.toFixed(1)} | **${(o.bulk.perSecond / o.alone.perSecond).toFixed(2)}×** verification alone${cores} |`,
+    `| the same files verified alone: \`verifyOfd\` on ${o.threads} worker thread(s) of src/ofd/pool.ts, as the service, ${o.concurrency} in flight | ${o.alone.perSecond.toFixed(1)} | ${o.alone.seconds.toFixed(1)} | ${((o.threads * 1000) / o.alone.perSecond).toFixed(1)} ms of a thread per file |`,
+    `| one file on one core: \`verifyOfd\` on the bench's own thread, one after another (${n0(o.perCore.files)} files) | ${(1000 / o.perCore.msPerFile).toFixed(1)} | | **${o.perCore.msPerFile.toFixed(1)} ms per file** |`,
+  ].join('\n')
+}
+
 export function targetsTable(r: RunReport): string {
   return ['| target | measured | met |', '|---|---|---|', ...r.targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`)].join('\n')
 }
@@ -164,7 +182,7 @@ ${resultsTable(r)}
 ${cpuTable(r)}
 
 ${targetsTable(r)}
-${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 }
 
 const SECTION = /<!-- bench-section (\S+) -->\n([\s\S]*?)<!-- \/bench-section -->\n?/g
@@ -184,7 +202,10 @@ bulk load against verifying the same signatures alone. A run rewrites only its o
 \`--sm2\` is the 国密 variant, in its own section: the certificates are signed SM2 by an SM2 key of
 the same issuer (certified by the development SM2 root with the openssl CLI), verified alone on the
 same worker threads the service uses (\`SM2_THREADS\`), and lookup and verify run with an SM2
-service key, then again with the Ed25519 one.
+service key, then again with the Ed25519 one. \`--ofd\` adds, in its own section, certificates that
+carry their sealed OFD file (made with test/helpers/ofd.ts, sealed under the development SM2 root),
+pushed one per request, against verifying the same files alone on as many worker threads
+(\`OFD_THREADS\`), and the time of one file on one core.
 
 Targets, as ratios within one run: lookup at least 0.6 of the baseline's requests per second
 with a p99 at most twice the baseline's; bulk load at least 0.7 of the signature-verification

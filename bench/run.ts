@@ -5,6 +5,7 @@
 //   npx tsx bench/run.ts [--rows 100000] [--holders N] [--pglite] [--duration 10] [--warmup 3]
 //                        [--connections 10] [--rounds 2] [--load-concurrency 4] [--no-write]
 //                        [--tsx] [--profile] [--node-flags "..."] [--quiet-wait 20] [--sm2]
+//                        [--ofd] [--ofd-files 200] [--ofd-pages 2] [--ofd-threads N]
 //
 // The service runs as compiled JavaScript, as the Docker image runs it; --tsx runs it from the
 // TypeScript sources as `npm start` does. --profile runs it under `node --cpu-prof` and reports
@@ -16,7 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { killAllChildren, REPO } from './processes.js'
-import { cpuTable, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
+import { cpuTable, ofdTable, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
 import { runSuite } from './suite.js'
 
 const { values: args } = parseArgs({
@@ -42,6 +43,10 @@ const { values: args } = parseArgs({
     'copy-workers': { type: 'string', default: '2' },
     sm2: { type: 'boolean', default: false },
     'sm2-threads': { type: 'string' },
+    ofd: { type: 'boolean', default: false },
+    'ofd-files': { type: 'string', default: '200' },
+    'ofd-pages': { type: 'string', default: '2' },
+    'ofd-threads': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -69,6 +74,14 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
                         worker threads, one thread's SM2 verification rate, and lookup and verify
                         with an SM2 service key, then with the Ed25519 one to compare
   --sm2-threads N       SM2_THREADS of the service and of verification alone (default: the cores)
+  --ofd                 add the sealed-OFD scenario: certificates carrying their sealed OFD file (made
+                        with openssl SM2 seals under the development SM2 root), pushed one per request,
+                        against verifying the same files alone on as many worker threads, and one
+                        file's verification time on one core. Not in the default run: making the
+                        files takes two openssl runs each
+  --ofd-files N         sealed files in that scenario (default 200)
+  --ofd-pages N         pages per file (default 2)
+  --ofd-threads N       OFD_THREADS of the service and of verification alone (default: the cores)
   --tsx                 run the service from the TypeScript sources, as npm start does
   --node-flags=FLAGS    node flags for the service (default the image's --max-old-space-size=128)
   --profile             run the service under node --cpu-prof and report where its CPU went
@@ -130,8 +143,8 @@ async function main(): Promise<void> {
   const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
-    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, run: opts, log }, cleanups)
-    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
+    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)
       log(`wrote ${args.out}`)

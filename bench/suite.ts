@@ -16,6 +16,7 @@ import { medianOf, type RunReport } from './report.js'
 import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
 import { measure, type Measurement, type Scenario } from './scenarios.js'
 import { createSm2Signer, makeSm2Material, registerSm2Key, sm2PerCore, verifyAloneSm2 } from './sm2.js'
+import { runOfdScenario } from './ofd.js'
 import { createSigner, ISSUER_CODE, signCertificates, syntheticHolder, TYPE_CODE } from './synthetic.js'
 
 export interface SuiteOptions {
@@ -32,6 +33,8 @@ export interface SuiteOptions {
   copyWorkers: number
   /** The SM2 variant: SM2 issuer key and service key, the service's SM2 pool of `threads` workers. */
   sm2?: { threads: number } | undefined
+  /** The sealed-OFD scenario: `files` certificates with a file of `pages` pages, the service's OFD pool of `threads` workers. */
+  ofd?: { threads: number; files: number; pages: number } | undefined
   run: RunReport['options'] & { quietSeconds: number }
   log(msg: string): void
 }
@@ -79,7 +82,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   if (distDir) cleanups.push(() => rmSync(distDir, { recursive: true, force: true }))
   const serviceArgv = [...o.nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
   const sm2 = o.sm2 ? { ...o.sm2, ...makeSm2Material(scratchDir('zhengzhao-bench-sm2-', cleanups)) } : undefined
-  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
+  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(o.ofd ? { OFD_THREADS: String(o.ofd.threads) } : {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
   // SM2: the service signs receipts with an SM2 key and checks SM2 signatures on its worker pool.
   let serviceEnv = sm2 ? { ...baseEnv, SERVICE_KEYS: sm2.serviceKeyFile, SM2_THREADS: String(sm2.threads) } : baseEnv
   let service: Child | undefined
@@ -193,6 +196,14 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const notes: string[] = []
   if (next > fresh.jws.length) notes.push(`The push scenario ran out of fresh certificates after ${fresh.jws.length}: the rest were repeats (200, unchanged).`)
 
+  // OFD: certificates carrying their sealed file, pushed one per request, against the files verified alone.
+  const ofd = o.ofd
+    ? await runOfdScenario(
+        { url: service!.url, adminToken, issuerToken, signer, prefix, first: rows + poolSize, holders, ...o.ofd, dir: scratchDir('zhengzhao-bench-ofd-', cleanups), cpu: () => cpuWindow(pids), log },
+        registerSm2Key,
+      )
+    : undefined
+
   // SM2: lookup and verify again on the same data with the default Ed25519 service key, to compare.
   let sm2Report: RunReport['sm2']
   if (sm2) {
@@ -229,11 +240,11 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   ]
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
-    variant: [sm2 ? 'sm2' : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
+    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,
-    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, signAlg: signer.alg, sm2: sm2Report,
+    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, signAlg: signer.alg, sm2: sm2Report, ofd,
   }
 }
 
