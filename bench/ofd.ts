@@ -164,10 +164,14 @@ export async function runOfdScenario(s: OfdScenario, registerKey: (url: string, 
   const bodies = await Promise.all(files.map((f, i) => ofdPush(s.signer, s.prefix, s.first + i, (s.first + i) % s.holders, f)))
   s.log(`made ${files.length} sealed OFD files of ${s.pages} page(s) in ${((performance.now() - t) / 1000).toFixed(1)} s; pushing them…`)
   const concurrency = Math.max(4, 2 * s.threads)
+  // As verification alone does: the service's OFD workers started and their SM2 key tables built
+  // (signer, seal maker, root; about 0.1 s each per thread) before the clock starts.
+  const warm = Math.min(bodies.length - 1, 2 * s.threads)
+  await pushWithDocuments(s.url, s.issuerToken, bodies.slice(0, warm), concurrency)
   const cpu = s.cpu()
-  const bulk = await pushWithDocuments(s.url, s.issuerToken, bodies, concurrency)
+  const bulk = await pushWithDocuments(s.url, s.issuerToken, bodies.slice(warm), concurrency)
   const bulkCpu = cpu.stop()
-  s.log(`OFD bulk load: ${bulk.created} certificates with their file in ${bulk.seconds.toFixed(1)} s (${bulk.perSecond.toFixed(1)}/s)`)
+  s.log(`OFD bulk load: ${bulk.created} certificates with their file (after ${warm} to warm up) in ${bulk.seconds.toFixed(1)} s (${bulk.perSecond.toFixed(1)}/s)`)
   const alone = await verifyFilesAlone(files, parties.anchors, s.threads, concurrency)
   s.log(`the same files verified alone on ${s.threads} worker thread(s): ${alone.perSecond.toFixed(1)}/s`)
   const perCore = await ofdPerCore(files, parties.anchors)
