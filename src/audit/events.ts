@@ -33,6 +33,14 @@ export interface AccessLogRow {
   orgName: string | null
   certificateIds: string[] | null
   details: unknown
+  /** What the leaf is computed from (src/log/leaf.ts); never shown to the holder as such. */
+  actorSub: string | null
+  requestId: string | null
+  clientRequestId: string | null
+  subject: string | null
+  holderRef: string | null
+  leafIndex: number | null
+  salt: Buffer | null
 }
 
 // PostgreSQL keeps microseconds, a JavaScript Date milliseconds: the cursor and `at` carry the full
@@ -94,6 +102,13 @@ export function createAuditEventRepository(db: Db) {
           orgName: sql<string | null>`coalesce(${readerOrgs.name}, ${issuers.name})`,
           certificateIds: auditEvents.certificateIds,
           details: auditEvents.details,
+          actorSub: auditEvents.actorSub,
+          requestId: auditEvents.requestId,
+          clientRequestId: auditEvents.clientRequestId,
+          subject: auditEvents.subject,
+          holderRef: auditEvents.holderRef,
+          leafIndex: auditEvents.leafIndex,
+          salt: auditEvents.salt,
         })
         .from(auditEvents)
         .leftJoin(readerOrgs, eq(readerOrgs.org, auditEvents.actorOrg))

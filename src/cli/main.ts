@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, maskIdNumbersIn, processIo, type CliIo } from './io.js'
 import { registerKeysCommand } from './keys.js'
+import { registerLogCommand } from './log.js'
 import { registerMigrateCommand } from './migrate.js'
 import { registerPushCommand } from './push.js'
 import { registerSeedCommand } from './seed.js'
@@ -38,6 +39,7 @@ Examples:
   $ zhengzhao token --role admin --org 11100000000013338W --sub ops-alice
   $ zhengzhao sign licence.json --key issuer.private.pem --out licence.jws
   $ ZHENGZHAO_TOKEN=$(zhengzhao token --role issuer --org 11330105002500287C --sub dept) zhengzhao push ./out/
+  $ zhengzhao log verify --checkpoint saved.txt --url http://localhost:3000
   $ zhengzhao migrate
   $ zhengzhao seed --json
   $ zhengzhao help token`,
@@ -47,6 +49,7 @@ Examples:
   registerSignCommand(program, io)
   registerPushCommand(program, io)
   registerVerifyCommand(program, io)
+  registerLogCommand(program, io)
   registerMigrateCommand(program, io)
   registerSeedCommand(program, io)
   return program

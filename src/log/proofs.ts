@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import { AppError } from '../errors.js'
 import { eventBodyOf, leafOf } from './leaf.js'
 import { hashLeaf } from './merkle.js'
@@ -19,6 +20,18 @@ export interface EventProof {
   /** The signed checkpoint (C2SP signed note) of `treeSize`. */
   checkpoint: string
 }
+
+export const EventProofSchema = Type.Object(
+  {
+    leafIndex: Type.Integer(),
+    leaf: Type.String({ description: 'base64 of the leaf bytes (RFC 8785 JSON: v, at, kind, org, actor, holder, event)' }),
+    salt: Type.String({ description: 'base64 of the salt that opens the leaf\'s commitments' }),
+    treeSize: Type.Integer(),
+    inclusionProof: Type.Array(Type.String(), { description: 'base64 hashes, leaf to root (RFC 9162 §2.1.3)' }),
+    checkpoint: Type.String({ description: 'the signed checkpoint (C2SP signed note) of treeSize, whose root the proof reaches' }),
+  },
+  { $id: 'EventProof', description: 'proof that this answer\'s access event is in the Merkle log: `zhengzhao log verify --receipt` checks it offline against the JWKS' },
+)
 
 const b64 = (b: Buffer): string => b.toString('base64')
 

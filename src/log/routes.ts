@@ -42,6 +42,7 @@ const LogEntry = Type.Object(
     leafIndex: Type.Integer(),
     leaf: Type.String({ description: 'base64 of the leaf bytes (RFC 8785 JSON)' }),
     salt: Type.String({ description: 'base64 of the salt that opens the commitments' }),
+    treeLeafHash: Type.Union([B64Hash, Type.Null()], { description: "the tree's own hash of this leaf, as appended (SHA-256(0x00 ‖ leaf) when the event is intact)" }),
     event: Type.Object({}, { additionalProperties: true, description: 'the opening: at, kind, org, sub, holderRef, request, clientRequest, subject, certificates, details' }),
   },
   { $id: 'LogEntry' },
@@ -158,9 +159,15 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ tlog: TransparencyLog }> = a
       const start = Number(request.query.start)
       const end = request.query.end === undefined ? start + MAX_ENTRIES : Number(request.query.end)
       if (end <= start || end - start > MAX_ENTRIES) throw new AppError('LOG_RANGE_INVALID', `Ask for 1 to ${MAX_ENTRIES} entries (start < end)`)
-      const entries = await store.entries(start, end)
+      const [entries, treeHashes] = await Promise.all([store.entries(start, end), store.leafHashesIn(start, end)])
       return {
-        items: entries.map((e) => ({ leafIndex: e.leafIndex, leaf: leafOf(e, e.salt).toString('base64'), salt: e.salt.toString('base64'), event: openingOf(e) })),
+        items: entries.map((e) => ({
+          leafIndex: e.leafIndex,
+          leaf: leafOf(e, e.salt).toString('base64'),
+          salt: e.salt.toString('base64'),
+          treeLeafHash: treeHashes.get(e.leafIndex)?.toString('base64') ?? null,
+          event: openingOf(e),
+        })),
       }
     },
   )

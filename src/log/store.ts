@@ -107,7 +107,7 @@ async function rangeHashes(db: Queryable, ranges: readonly Range[]): Promise<Buf
 }
 
 async function latestIn(db: Queryable): Promise<StoredCheckpoint> {
-  const [row] = await rowsOf<{ size: string; root: Uint8Array; note: string }>(db, sql`select size::text as size, root, note from log_checkpoints order by size desc limit 1`)
+  const [row] = await rowsOf<{ size: string; root: Uint8Array; note: string }>(db, sql`select c.size::text as size, c.root, c.note from log_checkpoints c order by c.size desc limit 1`)
   return row ? { size: Number(row.size), root: Buffer.from(row.root), note: row.note } : EMPTY
 }
 
@@ -161,6 +161,12 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     /** The tree's own hash of leaf `index` (what was appended), whatever the events table says now. */
     async leafHashAt(index: number): Promise<Buffer | undefined> {
       return (await nodeHashes(db, [{ level: 0, index }])).get(`0:${index}`)
+    },
+
+    /** The tree's own leaf hashes for [start, end), by index. */
+    async leafHashesIn(start: number, end: number): Promise<Map<number, Buffer>> {
+      const rows = await rowsOf<{ index: string; hash: Uint8Array }>(db, sql`select index::text as index, hash from log_nodes where level = 0 and index >= ${String(start)}::bigint and index < ${String(end)}::bigint`)
+      return new Map(rows.map((r) => [Number(r.index), Buffer.from(r.hash)]))
     },
 
     /** The leaf index whose stored leaf hash is `hash`. */

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { AccessLog } from '../audit/accessLog.js'
 import { signReceipt } from '../audit/receipts.js'
+import { proofOfEvent } from '../log/proofs.js'
 import type { FastifyRequest } from 'fastify'
 import type { CertificateReader, CertificateRow } from '../certificates/read.js'
 import { statusHistory } from '../certificates/repository.js'
@@ -52,7 +53,7 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
       const row = await reader.byId(request.params.id)
       const { as, purpose, actor } = await authorizeRead(request, request.params.id, row, { grantsRepo, accessLog, config }, 'read')
       const view = reader.view(row!)
-      await accessLog.record({ kind: 'access.read', ...actor, holderRef: row!.holderIndex, certificateIds: [view.id], details: { purpose: purpose ?? null, as, outcome: 'found' } })
+      const recorded = await accessLog.record({ kind: 'access.read', ...actor, holderRef: row!.holderIndex, certificateIds: [view.id], details: { purpose: purpose ?? null, as, outcome: 'found' } })
       const history = (await statusHistory(db, view.id)).map((h) => ({ at: h.at.toISOString(), from: h.fromStatus, to: h.toStatus, reason: h.reason }))
       const receipt = await signReceipt(config.serviceKeys, {
         kind: 'read',
@@ -62,7 +63,7 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
         requestId: request.id,
         certificates: [{ id: view.id, sha256: view.jwsSha256 }],
       })
-      return { certificate: view, history, receipt }
+      return { certificate: view, history, receipt, log: await proofOfEvent(app.transparencyLog.store, recorded.eventId, recorded.checkpoint) }
     },
   )
 }

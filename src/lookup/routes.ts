@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { createAccessLog, maskedText } from '../audit/accessLog.js'
 import { signReceipt } from '../audit/receipts.js'
+import { EventProofSchema, proofOfEvent } from '../log/proofs.js'
 import { createCertificateReader } from '../certificates/read.js'
 import { AppError } from '../errors.js'
 import { createGrantRepository } from '../grants/repository.js'
@@ -19,6 +20,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   const reader = createCertificateReader(db, config.dataProtection)
   const grantsRepo = createGrantRepository(db)
   const accessLog = createAccessLog(db, app.transparencyLog, app.log)
+  app.addSchema(EventProofSchema)
   app.addSchema(LookupResult)
   const actorOf = (request: FastifyRequest) => ({ actorSub: request.user.sub, actorOrg: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
 
@@ -52,7 +54,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       const items = rows.map((r) => reader.view(r)).filter((v) => include === 'all' || v.inForce)
       const certificateIds = items.map((i) => i.id)
       // Durable before the answer leaves: no lookup without its log entry.
-      await accessLog.record({
+      const recorded = await accessLog.record({
         kind: 'access.lookup',
         ...actorOf(request),
         holderRef,
@@ -67,7 +69,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
         requestId: request.id,
         certificates: items.map((i) => ({ id: i.id, sha256: i.jwsSha256 })),
       })
-      return { items, receipt }
+      return { items, receipt, log: await proofOfEvent(app.transparencyLog.store, recorded.eventId, recorded.checkpoint) }
     },
   )
 

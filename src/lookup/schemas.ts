@@ -32,6 +32,7 @@ export const LookupResult = Type.Object(
   {
     items: Type.Array(Type.Ref('CertificateView')),
     receipt: Type.String({ description: 'compact JWS (typ zhengzhao-receipt+jws) signed by the service key; verify with /.well-known/jwks.json' }),
+    log: Type.Ref('EventProof'),
   },
   { $id: 'LookupResult' },
 )
@@ -41,6 +42,7 @@ export const ReadResult = Type.Object(
     certificate: Type.Ref('CertificateView'),
     history: Type.Array(Type.Object({ at: Type.String({ format: 'date-time' }), from: Type.String(), to: Type.String(), reason: Type.String() })),
     receipt: Type.String(),
+    log: Type.Ref('EventProof'),
   },
   { $id: 'ReadResult' },
 )

@@ -8,6 +8,7 @@ import type { Config } from '../config.js'
 import { holderIndex } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
 import { AppError } from '../errors.js'
+import { eventBodyOf, leafOf } from '../log/leaf.js'
 import { authErrors } from '../schemas.js'
 import { AccessLogEntry, AccessLogPage, AccessLogQuery, MyCertificates, NoQuery } from './schemas.js'
 
@@ -30,7 +31,15 @@ function entryOf(row: AccessLogRow) {
     reason: text(details.purpose?.reason),
     certificateIds: row.certificateIds ?? [],
     outcome: text(details.outcome),
+    log: logOf(row),
   }
+}
+
+/** The leaf, salt and opening a holder needs to check this access in the Merkle log themselves. */
+function logOf(row: AccessLogRow) {
+  if (row.leafIndex === null || row.salt === null) return null
+  const event = { at: row.atText, kind: row.kind, actorOrg: row.org, actorSub: row.actorSub, requestId: row.requestId, clientRequestId: row.clientRequestId, subject: row.subject, holderRef: row.holderRef, certificateIds: row.certificateIds, details: row.details }
+  return { leafIndex: row.leafIndex, leaf: leafOf(event, row.salt).toString('base64'), salt: row.salt.toString('base64'), opening: eventBodyOf(event) as unknown as Record<string, unknown> }
 }
 
 /** A holder sees their own certificates and every access to them. */
@@ -85,8 +94,9 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = a
     async (request) => {
       const { from, to, cursor, limit } = request.query
       const page = { cursor: cursor ? decodeCursor(cursor, '/querystring/cursor') : undefined, limit: limit ? Number(limit) : DEFAULT_PAGE }
-      const found = await events.accessLog(holderRefOf(request), { from, to }, page)
-      return { items: found.rows.map(entryOf), ...(found.nextCursor ? { nextCursor: found.nextCursor } : {}) }
+      const holderRef = holderRefOf(request)
+      const found = await events.accessLog(holderRef, { from, to }, page)
+      return { items: found.rows.map(entryOf), holderRef, ...(found.nextCursor ? { nextCursor: found.nextCursor } : {}) }
     },
   )
 }

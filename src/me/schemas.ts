@@ -22,6 +22,18 @@ export const AccessLogEntry = Type.Object(
     reason: Nullable(Type.String({ description: 'the stated reason (用证事由)' })),
     certificateIds: Type.Array(Type.String()),
     outcome: Nullable(Type.String({ description: 'found, none, or why it was refused' })),
+    log: Type.Union(
+      [
+        Type.Object({
+          leafIndex: Type.Integer({ description: 'its position in the Merkle log (GET /v1/log/proof/inclusion?index=…)' }),
+          leaf: Type.String({ description: 'base64 of the leaf bytes (RFC 8785 JSON: at, kind, org, and salted commitments)' }),
+          salt: Type.String({ description: 'base64 of the salt: holder = SHA-256(salt ‖ holderRef), event = SHA-256(salt ‖ 0x02 ‖ JCS(opening))' }),
+          opening: Type.Object({}, { additionalProperties: true, description: 'what the event commitment holds: request, clientRequest, subject, certificates, details' }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'what the holder needs to check this access is in the log (zhengzhao log verify --leaf); null for an event not yet appended' },
+    ),
   },
   { $id: 'AccessLogEntry' },
 )
@@ -29,6 +41,7 @@ export const AccessLogEntry = Type.Object(
 export const AccessLogPage = Type.Object(
   {
     items: Type.Array(Type.Ref('AccessLogEntry')),
+    holderRef: Type.String({ description: "the holder's own blind index, which each leaf's holder commitment hides with its salt" }),
     nextCursor: Type.Optional(Type.String({ description: 'absent on the last page' })),
   },
   { $id: 'AccessLogPage' },

@@ -66,7 +66,7 @@ t.test("a holder's access log", async (t) => {
     const body = res.json()
     t.equal(body.nextCursor, undefined)
     t.same(
-      body.items,
+      body.items.map(({ log, ...rest }: { log: unknown }) => (t.equal(log, null, 'inserted beside the log: not appended yet'), rest)),
       [
         { at: '2031-03-01T08:04:00.000000Z', kind: 'access.verify', organisation: { code: readerOrg, name: '某区行政审批局' }, matterCode: null, reason: null, certificateIds: [certA], outcome: 'found' },
         { at: '2031-03-01T08:04:00.000000Z', kind: 'access.read', organisation: { code: f.issuerCode, name: '测试发证机关' }, matterCode: null, reason: null, certificateIds: [certA], outcome: 'found' },
@@ -83,7 +83,7 @@ t.test("a holder's access log", async (t) => {
 
   t.test('another holder sees only their own; a third sees nothing', async (t) => {
     t.same((await log(OTHER_HOLDER_ID)).json().items.map((i: { certificateIds: string[] }) => i.certificateIds), [[certB]])
-    t.same((await log(THIRD_HOLDER)).json(), { items: [] })
+    t.same((await log(THIRD_HOLDER)).json().items, [])
   })
 
   t.test('time range: from inclusive, to exclusive', async (t) => {
