@@ -1,5 +1,5 @@
 import { CertificatePayload } from '../certificates/schemas.js'
-import { isValidCreditCode, parseCertId, parseIdNumber } from '../ids/index.js'
+import { certIdProblemText, isValidCreditCode, parseCertId, parseIdNumber } from '../ids/index.js'
 import { createAjv } from '../types/dataSchema.js'
 
 /** One problem found before signing: a JSON pointer into the file and the code the server would give. */
@@ -49,7 +49,7 @@ function identifierProblems(payload: Record<string, unknown>): LocalProblem[] {
   const { id, typeCode } = payload
   if (typeof id !== 'string') return [] // reported by the shape check
   const parsed = parseCertId(id)
-  if (!parsed.ok) return [{ pointer: '/id', code: 'CERT_ID_INVALID', message: `not a valid GB/T 36904 identifier (${parsed.problem})` }]
+  if (!parsed.ok) return [{ pointer: '/id', code: 'CERT_ID_INVALID', message: certIdProblemText(parsed) }]
   const problems: LocalProblem[] = []
   if (typeof typeCode === 'string' && parsed.value.typeCode !== typeCode) {
     problems.push({ pointer: '/id', code: 'CERT_ID_TYPE_MISMATCH', message: "the identifier's type segment differs from typeCode" })

@@ -87,8 +87,8 @@ export async function authorizeRead(
   const asHolder = row !== undefined && user.holder !== undefined && row.holderIndex === holderIndex(deps.config.dataProtection, user.holder.idType, user.holder.id)
   if (asIssuer) return { as: 'issuer', purpose: undefined, actor }
   if (asHolder) return { as: 'holder', purpose: undefined, actor }
-  // A stored identifier always parses (minting is strict), so one that does not is simply absent.
-  const named = parseCertId(id)
+  // A stored identifier parses (minting is strict; ingest excepts only CERT_ID_CHECK_EXCEPTIONS' issuers), so one that does not is simply absent.
+  const named = parseCertId(id, { checkCharExceptionFor: deps.config.certIdCheckExceptions })
   if (!user.roles.includes('reader') || !named.ok) throw new AppError('CERTIFICATE_NOT_FOUND')
   const purpose = purposeFrom(request.headers)
   if (!(await deps.grantsRepo.grantedTypes(user.org, purpose.matterCode)).has(named.value.typeCode)) {

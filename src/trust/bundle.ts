@@ -46,6 +46,7 @@ export const TrustBundlePayload = Type.Object({
     }),
   ),
   creditCodeExceptions: Type.Optional(Type.Array(Type.String(), { description: 'early-pilot credit codes accepted although their check character fails' })),
+  certIdCheckExceptions: Type.Optional(Type.Array(Type.String(), { description: "issuer codes whose identifiers are taken in with a check character other than MOD 37,36's (CERT_ID_CHECK_EXCEPTIONS); verification warns CERT_ID_CHECK_CHAR_EXCEPTION" })),
 })
 export type TrustBundlePayload = Static<typeof TrustBundlePayload>
 export type TrustBundleKey = Static<typeof TrustBundleKey>
@@ -55,6 +56,7 @@ export interface BundleSources {
   issuers: { code: string; name: string; typeCodes: string[]; keys: TrustKey[] }[]
   types: { typeCode: string; name: string; holderIdTypes: string[]; issuers: string[] }[]
   creditCodeExceptions: ReadonlySet<string>
+  certIdCheckExceptions?: ReadonlySet<string>
 }
 
 const iso = (d: Date) => d.toISOString()
@@ -83,5 +85,7 @@ export function buildTrustBundle(src: BundleSources, now: Date): TrustBundlePayl
     issuers: src.issuers.map((i) => ({ code: i.code, name: i.name, typeCodes: i.typeCodes, keys: i.keys.map(bundleKey) })),
     types: src.types.map((t) => ({ typeCode: t.typeCode, name: t.name, holderIdTypes: t.holderIdTypes, issuers: t.issuers })),
     creditCodeExceptions: [...src.creditCodeExceptions],
+    // Only when an operator named some: a bundle without it reads as none.
+    ...(src.certIdCheckExceptions && src.certIdCheckExceptions.size > 0 ? { certIdCheckExceptions: [...src.certIdCheckExceptions] } : {}),
   }
 }

@@ -62,6 +62,7 @@ export function trustFromBundle(payload: TrustBundlePayload): TrustSource {
   return {
     anchors,
     creditCodeExceptions: new Set(payload.creditCodeExceptions ?? []),
+    certIdCheckExceptions: new Set(payload.certIdCheckExceptions ?? []),
     issuer: async (code) => issuers.get(code),
     type: async (typeCode) => types.get(typeCode),
   }

@@ -27,7 +27,7 @@ export const TrustBundleResponse = Type.Object(
   {
     bundle: Type.String({
       description:
-        'compact JWS (typ zhengzhao-trust-bundle+jws) signed by the service key; its payload is { iss, iat, anchors: [PEM], issuers: [{ code, name, typeCodes, keys: [{ kid, algorithms, publicKeyPem, jwk (an SM2 key as {crv: SM2, kty: EC, x, y}), chainPem, activeFrom, retiredAt?, compromisedAt?, notBefore, notAfter }] }], types: [{ typeCode, name, holderIdTypes, issuers }], creditCodeExceptions }',
+        'compact JWS (typ zhengzhao-trust-bundle+jws) signed by the service key; its payload is { iss, iat, anchors: [PEM], issuers: [{ code, name, typeCodes, keys: [{ kid, algorithms, publicKeyPem, jwk (an SM2 key as {crv: SM2, kty: EC, x, y}), chainPem, activeFrom, retiredAt?, compromisedAt?, notBefore, notAfter }] }], types: [{ typeCode, name, holderIdTypes, issuers }], creditCodeExceptions, certIdCheckExceptions? }',
     }),
   },
   { $id: 'TrustBundle' },
@@ -64,7 +64,7 @@ export const trustRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
     },
     async () => {
       const [issuers, catalogue] = await Promise.all([listIssuersWithKeys(db), types.list()])
-      const payload = buildTrustBundle({ anchors: config.trustAnchors, issuers, types: catalogue, creditCodeExceptions: config.creditCodeExceptions }, new Date())
+      const payload = buildTrustBundle({ anchors: config.trustAnchors, issuers, types: catalogue, creditCodeExceptions: config.creditCodeExceptions, certIdCheckExceptions: config.certIdCheckExceptions }, new Date())
       return { bundle: await signServiceJws(config.serviceKeys, payload, TRUST_BUNDLE_TYP) }
     },
   )

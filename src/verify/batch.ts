@@ -1,7 +1,7 @@
-import { parseCertId } from '../ids/index.js'
+import { isWellFormedCertId } from '../ids/index.js'
 import type { DocumentItem, PushItem } from './items.js'
 import type { CertificateVerifier, VerifyTimes } from './certificate.js'
-import { failureReasons, type CheckResult } from './checkList.js'
+import { failureReasons, warningsOf, type CheckResult, type VerifyWarning } from './checkList.js'
 import type { LiveAnswer, LiveClient } from './live.js'
 import { documentReasons, verifyDocumentFile, type DocumentCheck, type DocumentReport, type OfdTrust } from './ofdFile.js'
 
@@ -16,6 +16,8 @@ export interface FileVerdict {
   issuers?: string[]
   /** Stable codes of every failing check; `live:` ones come from the service. */
   reasons: string[]
+  /** Named warnings of checks that passed (e.g. CERT_ID_CHECK_CHAR_EXCEPTION): shown, never changing the verdict. */
+  warnings?: VerifyWarning[]
   checks: CheckResult[] | DocumentCheck[]
   /** For an OFD file: its SM3 and size, verifyFile's code, and each signature's checks. */
   document?: DocumentReport
@@ -80,8 +82,10 @@ async function verifyOne(item: PushItem | DocumentItem, opts: BatchOptions, docu
   const { decoded, checks } = await opts.verifier.verify(item.jws, opts.times, opts.maxBytes)
   const reasons = failureReasons(checks)
   // Only a well-formed identifier is shown or asked about: a forged file's "id" could be any text.
-  const id = decoded && parseCertId(decoded.payload.id).ok ? decoded.payload.id : undefined
-  const verdict: FileVerdict = { file: item.file, line: item.line, verdict: reasons.length === 0 ? 'VALID' : 'INVALID', ...(id !== undefined ? { id } : {}), reasons, checks }
+  // A wrong check character alone leaves it well formed (and it may be an excepted issuer's).
+  const id = decoded && isWellFormedCertId(decoded.payload.id) ? decoded.payload.id : undefined
+  const warnings = warningsOf(checks)
+  const verdict: FileVerdict = { file: item.file, line: item.line, verdict: reasons.length === 0 ? 'VALID' : 'INVALID', ...(id !== undefined ? { id } : {}), reasons, ...(warnings.length > 0 ? { warnings } : {}), checks }
   if (!opts.live || !decoded || id === undefined) return verdict
   return withLive(verdict, await opts.live.verify(id), { sha256: decoded.sha256 })
 }

@@ -95,7 +95,7 @@ export function createCertificateVerifier(trust: TrustSource) {
       pass('format'),
       ...(await keyChecks(d, issuer, times.at)),
       issuerAllowedCheck(p, type, issuer),
-      identifierCheck(p),
+      identifierCheck(p, trust.certIdCheckExceptions),
       holderIdCheck(p, type, trust.creditCodeExceptions, times.now),
       validityCheck(p, chinaDate(times.now)),
     ]

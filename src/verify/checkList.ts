@@ -24,10 +24,24 @@ export interface CheckResult {
   outcome: CheckOutcome
   reason?: string
   detail?: string
+  /** A pass that must be shown, never silently: e.g. an identifier taken in under an operator's exception. */
+  warning?: { code: WarningCode; message: string }
+}
+
+/** Stable codes of the warnings a verification can carry; they never change the result code. */
+export const WARNING_CODES = ['CERT_ID_CHECK_CHAR_EXCEPTION'] as const
+export type WarningCode = (typeof WARNING_CODES)[number]
+
+/** A named warning, as answered: which check raised it, its code, a sentence for people. */
+export interface VerifyWarning {
+  code: WarningCode
+  check: CheckName
+  message: string
 }
 
 export const pass = (check: CheckName, detail?: string): CheckResult => ({ check, outcome: 'pass', ...(detail ? { detail } : {}) })
 export const fail = (check: CheckName, reason: string, detail: string): CheckResult => ({ check, outcome: 'fail', reason, detail })
+export const passWithWarning = (check: CheckName, code: WarningCode, message: string): CheckResult => ({ check, outcome: 'pass', detail: message, warning: { code, message } })
 export const skipped = (check: CheckName, detail?: string): CheckResult => ({ check, outcome: 'skipped', ...(detail ? { detail } : {}) })
 
 /** All checks in their fixed order; any not given is 'skipped'. A later entry for a name wins. */
@@ -43,4 +57,9 @@ export function failed(checks: readonly CheckResult[], ...names: CheckName[]): C
 /** The stable reason codes of every failing check, in check order. */
 export function failureReasons(checks: readonly CheckResult[]): string[] {
   return checks.filter((c) => c.outcome === 'fail').map((c) => c.reason ?? c.check)
+}
+
+/** The warnings of the checks that passed with one, in check order. */
+export function warningsOf(checks: readonly CheckResult[]): VerifyWarning[] {
+  return checks.flatMap((c) => (c.outcome === 'pass' && c.warning ? [{ code: c.warning.code, check: c.check, message: c.warning.message }] : []))
 }

@@ -1,6 +1,6 @@
 import type { CertificatePayload } from '../certificates/schemas.js'
-import { isValidCreditCode, parseCertId, parseIdNumber } from '../ids/index.js'
-import { fail, pass, type CheckResult } from './checkList.js'
+import { CERT_ID_CHECK_CHAR_EXCEPTION, certIdProblemText, checkCharExceptionText, isValidCreditCode, parseCertId, parseCreditCode, parseIdNumber } from '../ids/index.js'
+import { fail, pass, passWithWarning, type CheckResult } from './checkList.js'
 import type { TrustIssuer, TrustType } from './trust.js'
 
 /**
@@ -10,20 +10,31 @@ import type { TrustIssuer, TrustType } from './trust.js'
 export function holderIdProblem(idType: string, id: string, exceptions: ReadonlySet<string>, now: Date): { reason: string; detail: string } | { value: string } {
   if (idType === '111') {
     const parsed = parseIdNumber(id, now)
-    return parsed.ok ? { value: parsed.value } : { reason: 'HOLDER_ID_INVALID', detail: `not a valid citizen ID number (${parsed.problem})` }
+    // The expected check character alone is safe to name: the number itself is never repeated.
+    return parsed.ok ? { value: parsed.value } : { reason: 'HOLDER_ID_INVALID', detail: `not a valid citizen ID number (${parsed.problem})${shouldBe(parsed.expected)}` }
   }
   if (idType === '001') {
-    return isValidCreditCode(id, exceptions) ? { value: id } : { reason: 'HOLDER_ID_INVALID', detail: 'not a valid unified social credit code' }
+    if (isValidCreditCode(id, exceptions)) return { value: id }
+    const parsed = parseCreditCode(id)
+    return { reason: 'HOLDER_ID_INVALID', detail: `not a valid unified social credit code${!parsed.ok && parsed.expected ? ` (CHECK_CHAR)${shouldBe(parsed.expected)}` : ''}` }
   }
   return { reason: 'HOLDER_ID_TYPE_UNKNOWN', detail: `holder ID type ${idType} cannot be validated` }
 }
 
-/** The identifier is well formed and its type and issuer segments equal the payload's. */
-export function identifierCheck(p: CertificatePayload): CheckResult {
-  const parsed = parseCertId(p.id)
-  if (!parsed.ok) return fail('identifier', 'CERT_ID_INVALID', `not a valid GB/T 36904 identifier (${parsed.problem})`)
+const shouldBe = (expected: string | undefined) => (expected ? `; the check character should be ${expected}` : '')
+
+/**
+ * The identifier is well formed and its type and issuer segments equal the payload's. A lone
+ * wrong check character of an issuer in `certIdExceptions` (CERT_ID_CHECK_EXCEPTIONS) passes
+ * with the named warning CERT_ID_CHECK_CHAR_EXCEPTION: it changes no result code, and is never silent.
+ */
+export function identifierCheck(p: CertificatePayload, certIdExceptions?: ReadonlySet<string>): CheckResult {
+  const parsed = parseCertId(p.id, { checkCharExceptionFor: certIdExceptions, issuerCode: p.issuer.code })
+  if (!parsed.ok) return fail('identifier', 'CERT_ID_INVALID', certIdProblemText(parsed))
   if (parsed.value.typeCode !== p.typeCode) return fail('identifier', 'CERT_ID_TYPE_MISMATCH', "the identifier's type segment differs from typeCode")
   if (parsed.value.issuerCode !== p.issuer.code) return fail('identifier', 'CERT_ID_ISSUER_MISMATCH', "the identifier's issuer segment differs from issuer.code")
+  const exception = parsed.value.checkCharException
+  if (exception) return passWithWarning('identifier', CERT_ID_CHECK_CHAR_EXCEPTION, checkCharExceptionText(exception))
   return pass('identifier')
 }
 

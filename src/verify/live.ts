@@ -1,6 +1,6 @@
 import { backoffMs, DEFAULT_RETRY, retryAfterMs } from '../cli/pushClient.js'
 import { maskIdNumbersIn, usageError } from '../cli/io.js'
-import { parseCertId } from '../ids/index.js'
+import { isWellFormedCertId } from '../ids/index.js'
 
 /** What the service says about a stored certificate (POST /v1/verify {id}) or a sealed OFD file ({document}). */
 export interface LiveAnswer {
@@ -57,7 +57,7 @@ function toAnswer(body: VerifyAnswer): LiveAnswer {
     reasons: body.checks.filter((c) => c.outcome === 'fail').map((c) => String(c.reason ?? c.check)),
     ...(sha256 ? { storedSha256: sha256 } : {}),
     ...(documentSm3 ? { storedDocumentSm3: documentSm3 } : {}),
-    ...(typeof certificateId === 'string' && parseCertId(certificateId).ok ? { certificateId } : {}),
+    ...(typeof certificateId === 'string' && isWellFormedCertId(certificateId) ? { certificateId } : {}),
   }
 }
 

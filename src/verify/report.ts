@@ -52,8 +52,10 @@ export function describeVerdicts(verdicts: FileVerdict[], summary: VerifySummary
   const lines = verdicts.map((v, i) => {
     const live = v.live ? `  [live ${v.live.result}: ${v.live.resultText}]` : ''
     const reasons = v.reasons.length > 0 ? `  ${v.reasons.join(', ')}` : ''
+    // Named, never silent: a warning does not change the verdict, but a person must see it.
+    const warnings = (v.warnings ?? []).map((w) => `  WARNING ${w.code}: ${w.message}`).join('')
     const name = v.id ?? (v.issuers && v.issuers.length > 0 ? `issuer:${v.issuers.join(',')}` : '-')
-    return `${places[i]!.padEnd(width)}  ${v.verdict.padEnd(7)}  ${name}${reasons}${documentNote(v)}${live}`
+    return `${places[i]!.padEnd(width)}  ${v.verdict.padEnd(7)}  ${name}${reasons}${warnings}${documentNote(v)}${live}`
   })
   lines.push(`Verified ${summary.total} certificate(s) in ${summary.seconds.toFixed(1)} s: ${summary.valid} valid, ${summary.invalid} invalid.`)
   // Not masked: an identifier's all-digit issuer code would look like an ID number, and nothing

@@ -31,12 +31,13 @@ export function trustKeyOf(row: KeyRow): TrustKey {
 }
 
 /** The registered issuers, their keys and the catalogue, as the verifier sees them. */
-export function databaseTrust(db: Db, anchors: readonly X509Certificate[], creditCodeExceptions: ReadonlySet<string>): TrustSource {
+export function databaseTrust(db: Db, anchors: readonly X509Certificate[], creditCodeExceptions: ReadonlySet<string>, certIdCheckExceptions: ReadonlySet<string> = new Set()): TrustSource {
   const issuers = createIssuerRepository(db)
   const types = createTypeRepository(db)
   return {
     anchors,
     creditCodeExceptions,
+    certIdCheckExceptions,
     async issuer(code) {
       const found = await issuers.get(code)
       return found && { code, typeCodes: found.issuer.typeCodes, keys: found.keys.map(trustKeyOf) }

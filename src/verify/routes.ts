@@ -7,6 +7,7 @@ import type { Db } from '../db/client.js'
 import { decodeBase64 } from '../certificates/document.js'
 import { AppError } from '../errors.js'
 import { authErrors, Problem } from '../schemas.js'
+import { warningsOf } from './checkList.js'
 import { VerifyBody, VerifyResultSchema } from './schemas.js'
 import { createVerifyService, type VerifyOutcome } from './service.js'
 
@@ -78,6 +79,7 @@ function answer(o: VerifyOutcome, receipt: string) {
     result: o.result,
     resultText: o.resultText,
     checks: o.checks,
+    warnings: warningsOf(o.checks),
     ...(o.record ? { status: o.record.status as CertificateStatus, statusChangedAt: o.record.statusChangedAt.toISOString() } : {}),
     ...(o.certificate ? { certificate: o.certificate } : {}),
     ...(o.document ? { document: o.document } : {}),

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { STATUSES } from '../certificates/schemas.js'
 import { HolderRef } from '../lookup/schemas.js'
 import { TypeCodeSchema } from '../schemas.js'
-import { CHECK_NAMES, type CheckName, type CheckOutcome } from './checkList.js'
+import { CHECK_NAMES, WARNING_CODES, type CheckName, type CheckOutcome, type WarningCode } from './checkList.js'
 import { OFD_CHECK_NAMES, type OfdCheckName } from '../ofd/verify.js'
 
 const ByCertificate = Type.Object(
@@ -47,6 +47,12 @@ export const VerifyCheck = Type.Object({
   detail: Type.Optional(Type.String()),
 })
 
+export const VerifyWarningSchema = Type.Object({
+  code: Type.Unsafe<WarningCode>({ type: 'string', enum: [...WARNING_CODES], description: 'CERT_ID_CHECK_CHAR_EXCEPTION: the identifier\'s check character is not what GB/T 36904 gives; it was taken in only because its issuer is named in CERT_ID_CHECK_EXCEPTIONS (the message names the expected character)' }),
+  check: Type.Unsafe<CheckName>({ type: 'string', enum: [...CHECK_NAMES] }),
+  message: Type.String(),
+})
+
 const OfdCheckSchema = Type.Object({
   check: Type.Unsafe<OfdCheckName>({ type: 'string', enum: [...OFD_CHECK_NAMES] }),
   outcome: Type.Unsafe<CheckOutcome>({ type: 'string', enum: ['pass', 'fail', 'skipped'] }),
@@ -64,6 +70,7 @@ export const VerifyResultSchema = Type.Object(
     }),
     resultText: Type.String(),
     checks: Type.Array(VerifyCheck, { description: 'every check, in a fixed order; skipped when not examined' }),
+    warnings: Type.Array(VerifyWarningSchema, { description: 'named warnings of checks that passed, e.g. CERT_ID_CHECK_CHAR_EXCEPTION; they never change the result code; empty when none' }),
     status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)), { description: 'the stored status, when the answer speaks for a stored certificate' })),
     statusChangedAt: Type.Optional(Type.String({ format: 'date-time' })),
     certificate: Type.Optional(

@@ -3,7 +3,7 @@ import type { CertificateStatus } from '../certificates/schemas.js'
 import type { Config } from '../config.js'
 import { holderIndex } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
-import { parseCertId } from '../ids/index.js'
+import { certIdProblemText, parseCertId } from '../ids/index.js'
 import { createCertificateVerifier, type CertificateVerifier } from './certificate.js'
 import { checkList, fail, pass, skipped, type CheckResult } from './checkList.js'
 import { holderIdProblem } from './content.js'
@@ -65,8 +65,8 @@ function summaryOf(row: CertificateRow): CertificateSummary {
   return { id, typeCode, issuerCode, version, validFrom, ...(validUntil !== null ? { validUntil } : {}) }
 }
 
-function presentedSummary(d: DecodedCertificate): CertificateSummary | undefined {
-  const parsed = parseCertId(d.payload.id)
+function presentedSummary(d: DecodedCertificate, certIdExceptions: ReadonlySet<string>): CertificateSummary | undefined {
+  const parsed = parseCertId(d.payload.id, { checkCharExceptionFor: certIdExceptions, issuerCode: d.payload.issuer.code })
   if (!parsed.ok) return undefined
   const { id, typeCode, issuer, validFrom, validUntil } = d.payload
   return { id, typeCode, issuerCode: issuer.code, version: parsed.value.version, validFrom, ...(validUntil !== undefined ? { validUntil } : {}) }
@@ -78,7 +78,7 @@ function presentedSummary(d: DecodedCertificate): CertificateSummary | undefined
  */
 export function createVerifyService(db: Db, config: Config) {
   const reader = createCertificateReader(db, config.dataProtection)
-  const trust = databaseTrust(db, config.trustAnchors, config.creditCodeExceptions)
+  const trust = databaseTrust(db, config.trustAnchors, config.creditCodeExceptions, config.certIdCheckExceptions)
   const exceptions = config.creditCodeExceptions
   const refOf = (idType: string, id: string, now: Date) => {
     const valid = holderIdProblem(idType, id, exceptions, now)
@@ -110,7 +110,7 @@ export function createVerifyService(db: Db, config: Config) {
     const verifier = createCertificateVerifier(trust)
     const checked = await verifier.check(d, { at: same ? row.receivedAt : now, now })
     const checks = checkList([...checked, same ? statusCheck(row.status as CertificateStatus) : skipped('status'), matches])
-    const summary = same ? summaryOf(row) : presentedSummary(d)
+    const summary = same ? summaryOf(row) : presentedSummary(d, config.certIdCheckExceptions)
     const presentedRef = refOf(d.payload.holder.idType, d.payload.holder.id, now)
     const holderRef = row?.holderIndex ?? presentedRef
     return {
@@ -126,9 +126,10 @@ export function createVerifyService(db: Db, config: Config) {
   }
 
   async function byId(id: string, now: Date): Promise<VerifyOutcome> {
-    const parsed = parseCertId(id)
+    // An identifier taken in under CERT_ID_CHECK_EXCEPTIONS is looked up; the stored JWS's checks then warn.
+    const parsed = parseCertId(id, { checkCharExceptionFor: config.certIdCheckExceptions })
     if (!parsed.ok) {
-      const checks = checkList([fail('identifier', 'CERT_ID_INVALID', `not a valid GB/T 36904 identifier (${parsed.problem})`)])
+      const checks = checkList([fail('identifier', 'CERT_ID_INVALID', certIdProblemText(parsed))])
       return { by: 'id', ...insufficient('not a valid GB/T 36904 identifier'), checks, certificateIds: [], receipt: { certificates: [] } }
     }
     const row = await reader.byId(id)

@@ -32,6 +32,8 @@ export interface TrustSource {
   anchors: readonly X509Certificate[]
   /** Early-pilot credit codes accepted although their check character fails. */
   creditCodeExceptions: ReadonlySet<string>
+  /** Issuers whose identifiers may carry another check character (CERT_ID_CHECK_EXCEPTIONS); none when absent. */
+  certIdCheckExceptions?: ReadonlySet<string>
   issuer(code: string): Promise<TrustIssuer | undefined>
   type(typeCode: string): Promise<TrustType | undefined>
 }
