@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
+import { registerCertIdCommand } from './certId.js'
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, maskIdNumbersIn, processIo, type CliIo } from './io.js'
 import { registerKeysCommand } from './keys.js'
 import { registerLogCommand } from './log.js'
@@ -37,6 +38,7 @@ Exit codes: 0 success, 1 the thing checked failed, 2 usage or environment error.
 Examples:
   $ zhengzhao keys --out ./dev-keys
   $ zhengzhao token --role admin --org 11100000000013338W --sub ops-alice
+  $ zhengzhao cert-id mint --type 11100000000013338W032 --issuer 11330105002500287C --serial 2025000001
   $ zhengzhao sign licence.json --key issuer.private.pem --out licence.jws
   $ ZHENGZHAO_TOKEN=$(zhengzhao token --role issuer --org 11330105002500287C --sub dept) zhengzhao push ./out/
   $ zhengzhao log verify --checkpoint saved.txt --url http://localhost:3000
@@ -46,6 +48,7 @@ Examples:
     )
   registerKeysCommand(program, io)
   registerTokenCommand(program, io)
+  registerCertIdCommand(program, io)
   registerSignCommand(program, io)
   registerPushCommand(program, io)
   registerVerifyCommand(program, io)
