@@ -12,7 +12,7 @@ import { runCli } from './fixtures/cli.js'
 // The Merkle log checked from outside, as a holder, an auditor and a witness would, and the
 // database tampered with in each way the issue names: every one must be caught.
 t.test('zhengzhao log verify and log watch', async (t) => {
-  const f = await eventFixture(t)
+  const f = await eventFixture(t, { embedded: true }) // its own database: these tests tamper with the log
   const dir = mkdtempSync(join(tmpdir(), 'zz-log-cli-'))
   const path = (name: string) => join(dir, name)
   const holderAuth = await bearer(['holder'], { idType: '111', id: HOLDER_ID, sub: 'citizen-002X' })

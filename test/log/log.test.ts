@@ -11,7 +11,7 @@ import { HOLDER_ID, HOLDER_NAME, OTHER_HOLDER_ID } from '../helpers/certs.js'
 const b64 = (s: string): Buffer => Buffer.from(s, 'base64')
 
 t.test('every change and access goes into one Merkle log with signed checkpoints and proofs', async (t) => {
-  const f = await eventFixture(t)
+  const f = await eventFixture(t, { embedded: true }) // its own database: these tests tamper with the log
   const auditor = await bearer(['auditor'])
   const jwks = (await f.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()
   const verifiers = noteVerifiersFromJwks(jwks)
