@@ -5,8 +5,9 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t, { type Test } from 'tap'
 import { OfdError } from '../../src/ofd/errors.js'
-import { createOfdPool, installOfdPool, verifyOfdFile, type OfdFileVerification, type OfdPool } from '../../src/ofd/pool.js'
+import { createOfdPool, installedOfdPoolStats, installOfdPool, verifyOfdFile, type OfdFileVerification, type OfdPool } from '../../src/ofd/pool.js'
 import { verifyOfd, type OfdVerification, type OfdVerifyOptions } from '../../src/ofd/verify.js'
+import { bearer, buildTestApp } from '../helpers/app.js'
 import { makeSealedOfd, makeTamperedOfd, OFD_TAMPERINGS, ofdTestPki, zipFiles } from '../helpers/ofd.js'
 import { skipMessage, vector, VECTORS_DIR, vectorsPresent } from '../helpers/vectors.js'
 
@@ -147,4 +148,27 @@ t.test('closing: the workers end, a later file starts them again, the installed 
   t.equal(installed.pool?.stats().tasks, 1, 'not to the closed pool')
   t.equal(here.files?.size, sealed.files.size, 'files on the calling thread too, when asked')
   t.equal(installOfdPool(0).pool, undefined, 'OFD_THREADS=0: no pool')
+})
+
+t.test('POST /v1/verify {document}: the same answer with OFD_THREADS=2 as on the main thread (0), and the pool ends with the app', async (t) => {
+  const sealed = makeSealedOfd()
+  const tampered = makeTamperedOfd('page-byte-changed')
+  const bomb = zipFiles(new Map([['OFD.xml', Buffer.from('<a/>')], ['Doc_0/Res/bomb.bin', Buffer.alloc(100 << 20)]]))
+  const answers: Record<string, unknown[]> = {}
+  for (const threads of ['0', '2']) {
+    const app = await buildTestApp(t, { OFD_THREADS: threads })
+    const auth = await bearer(['auditor'])
+    answers[threads] = []
+    for (const bytes of [sealed.bytes, tampered.bytes, bomb]) {
+      const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth, payload: { document: bytes.toString('base64') } })
+      t.equal(res.statusCode, 200, `OFD_THREADS=${threads}: answered, not an error`)
+      const { result, checks, document } = res.json()
+      answers[threads]!.push({ result, checks, document })
+    }
+    if (threads === '2') t.equal(installedOfdPoolStats().tasks, 3, 'the three files went to the workers')
+    await app.close()
+    t.equal(installedOfdPoolStats().threads, 0, `OFD_THREADS=${threads}: no worker left after close`)
+  }
+  t.same(answers['2'], answers['0'], 'result, checks and the seals\' answer are the same')
+  t.match(answers['2']![2], { result: 4, checks: [{ check: 'format', outcome: 'fail', reason: 'ARCHIVE_ENTRY_TOO_LARGE' }] }, 'the zip bomb is result 4 with its code')
 })
