@@ -46,6 +46,7 @@ export const ERRORS = {
   INVALID_TYPE_DEFINITION: { status: 422, title: 'The certificate type definition is not valid' },
   INVALID_ISSUER_DEFINITION: { status: 422, title: 'The issuer definition is not valid' },
   INVALID_CERTIFICATE: { status: 422, title: 'The certificate is not valid' },
+  DOCUMENT_METADATA_INVALID: { status: 422, title: 'The sealed OFD file\'s GB/T 36903 metadata is missing or malformed' },
   INVALID_HOLDER_ID: { status: 422, title: 'The holder ID is not valid for its ID type' },
   INVALID_GRANT: { status: 422, title: 'The grant is not valid' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },

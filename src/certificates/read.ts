@@ -3,9 +3,11 @@ import { Type, type Static } from '@sinclair/typebox'
 import { decrypt, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
 import { certificates, grants } from '../db/schema.js'
-import { STATUSES } from './schemas.js'
+import { CertificatePayload, STATUSES } from './schemas.js'
 
 export type CertificateRow = typeof certificates.$inferSelect
+
+const payloadShape = withoutStorableText(CertificatePayload)
 
 /** A stored certificate as readers, holders and auditors see it: the original JWS and its state. */
 export const CertificateView = Type.Object(
@@ -21,8 +23,14 @@ export const CertificateView = Type.Object(
     validFrom: Type.String({ format: 'date' }),
     validUntil: Type.Optional(Type.String({ format: 'date', description: 'absent: long-term (长期)' })),
     inForce: Type.Boolean({ description: 'status valid and today inside the validity period' }),
-    jws: Type.String({ description: 'the certificate exactly as the issuer signed it' }),
-    jwsSha256: Type.String(),
+    form: Type.Optional(
+      Type.Literal('ofd', {
+        description: 'present ("ofd") when the certificate\'s only signed form is its sealed OFD file (GET /v1/certificates/{id}/document): then `payload` holds what its GB/T 36903 metadata states, there is no `jws`, and `jwsSha256` is the SHA-256 of the file. Absent: a JWS.',
+      }),
+    ),
+    jws: Type.Optional(Type.String({ description: 'the certificate exactly as the issuer signed it (absent for form ofd)' })),
+    payload: Type.Optional(Type.Unsafe<CertificatePayload>({ ...payloadShape, description: 'form ofd only: the payload read from the sealed file\'s metadata, in the shape of a JWS certificate\'s payload' })),
+    jwsSha256: Type.String({ description: 'hex SHA-256 of the JWS as stored (form ofd: of the sealed OFD file)' }),
     document: Type.Optional(
       Type.Object(
         { mediaType: Type.String(), sm3: Type.String(), size: Type.Integer() },
@@ -33,6 +41,12 @@ export const CertificateView = Type.Object(
   { $id: 'CertificateView' },
 )
 export type CertificateView = Static<typeof CertificateView>
+
+/** The view's payload: the push's schema without its input-only keyword. */
+function withoutStorableText(schema: typeof CertificatePayload): Record<string, unknown> {
+  const { storableText: _, ...rest } = schema as typeof CertificatePayload & { storableText?: boolean }
+  return rest
+}
 
 /** Today's calendar date in China Standard Time, the date certificates are valid on. */
 export function chinaToday(now = new Date()): string {
@@ -101,6 +115,7 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
     /** Decrypts the stored JWS: the exact bytes the issuer signed. */
     view(row: CertificateRow, today = chinaToday()): CertificateView {
       const jws = decrypt(keys, row.keyId, row.jwsCipher, row.id)
+      if (row.form === 'ofd') return ofdView(row, JSON.parse(jws) as CertificatePayload, today)
       // Only a certificate stored with its file has its payload read again, off the lookups' common path.
       const document = row.hasDocument ? documentOf(jws) : undefined
       return {
@@ -120,6 +135,27 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
         ...(document ? { document } : {}),
       }
     },
+  }
+}
+
+/** A certificate whose only signed form is its sealed OFD file: the payload its metadata gave, no JWS. */
+function ofdView(row: CertificateRow, payload: CertificatePayload, today: string): CertificateView {
+  return {
+    id: row.id,
+    typeCode: row.typeCode,
+    issuerCode: row.issuerCode,
+    number: row.number,
+    version: row.version,
+    status: row.status as CertificateView['status'],
+    statusChangedAt: row.statusChangedAt.toISOString(),
+    issuedOn: row.issuedOn,
+    validFrom: row.validFrom,
+    ...(row.validUntil !== null ? { validUntil: row.validUntil } : {}),
+    inForce: isInForce(row, today),
+    form: 'ofd',
+    payload,
+    jwsSha256: row.jwsSha256,
+    ...(payload.document ? { document: payload.document } : {}),
   }
 }
 

@@ -108,6 +108,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       jwsSha256: c.jwsSha256,
       keyId,
       jwsCipher: cipher,
+      form: c.form ?? 'jws',
     }
   }
   const issuedEvent = (row: ReturnType<typeof rowFor>, actor: Actor) => ({
@@ -118,7 +119,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     actorOrg: actor.org,
     requestId: actor.requestId,
     clientRequestId: actor.clientRequestId ?? null,
-    details: { typeCode: row.typeCode, version: row.version, ...exceptionDetails(row.id) },
+    details: { typeCode: row.typeCode, version: row.version, ...(row.form === 'ofd' ? { form: 'ofd' } : {}), ...exceptionDetails(row.id) },
   })
 
   /** Same identifier: unchanged when the bytes match, a conflict otherwise. */

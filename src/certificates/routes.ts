@@ -11,6 +11,8 @@ import { dataValidatorFor } from '../types/dataSchema.js'
 import { createTypeRepository } from '../types/repository.js'
 import { checkCertificate, type CheckContext, type CheckedCertificate } from './checks.js'
 import { checkAttachedDocument, type DocumentContext } from './document.js'
+import { metadataPointer, pointerFromPayload } from './ofdMetadata.js'
+import { checkOfdOnly } from './ofdOnly.js'
 import { createCertificateRepository, type StoreOutcome } from './repository.js'
 import { BatchBody, BatchResult, CertificateIdParams, PushBody, StatusBody, StoredCertificate } from './schemas.js'
 import { changeStatus } from './status.js'
@@ -81,9 +83,9 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
-        summary: 'Push one signed certificate (issuer)',
+        summary: 'Push one certificate: a signed JWS, or a sealed OFD file alone (issuer)',
         description:
-          '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/…, /document. A certificate whose payload names a document (a sealed OFD file) carries its bytes in `document`, base64: accepted only when the file has the SM3 and size named, its seals verify (every GB/T 38540 check, to a trust anchor), and each seal was made with a registered signing key of the same issuer, active when it sealed (DOCUMENT_MISSING, DOCUMENT_NOT_DECLARED, DOCUMENT_TOO_LARGE, DOCUMENT_ENCODING_INVALID, DOCUMENT_SIZE_MISMATCH, DOCUMENT_DIGEST_MISMATCH, DOCUMENT_INVALID, DOCUMENT_SEAL_INVALID, DOCUMENT_SIGNER_NOT_REGISTERED, DOCUMENT_SIGNER_NOT_ACTIVE). The file is stored encrypted with the certificate, in one transaction. An identifier whose only fault is its check character is accepted for an issuer named in CERT_ID_CHECK_EXCEPTIONS, and the answer then carries `warnings` [CERT_ID_CHECK_CHAR_EXCEPTION naming the expected character].',
+          '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/…, /document. A certificate whose payload names a document (a sealed OFD file) carries its bytes in `document`, base64: accepted only when the file has the SM3 and size named, its seals verify (every GB/T 38540 check, to a trust anchor), and each seal was made with a registered signing key of the same issuer, active when it sealed (DOCUMENT_MISSING, DOCUMENT_NOT_DECLARED, DOCUMENT_TOO_LARGE, DOCUMENT_ENCODING_INVALID, DOCUMENT_SIZE_MISMATCH, DOCUMENT_DIGEST_MISMATCH, DOCUMENT_INVALID, DOCUMENT_SEAL_INVALID, DOCUMENT_SIGNER_NOT_REGISTERED, DOCUMENT_SIGNER_NOT_ACTIVE). The file is stored encrypted with the certificate, in one transaction. A sealed OFD file alone, {document}, is a certificate whose only signed form is the file: it passes the same file checks, its GB/T 36903 metadata (DocInfo/CustomDatas in OFD.xml) must lie in a file a seal covers (DOCUMENT_METADATA_NOT_SEALED), every missing or malformed field of it is listed in one 422 DOCUMENT_METADATA_INVALID (pointers /document/CustomDatas/<name>), and the payload it gives then gets every check a JWS payload gets (INVALID_CERTIFICATE, pointed at the field each came from); it is stored as form ofd, and 200 and 409 compare the SHA-256 of the file. An identifier whose only fault is its check character is accepted for an issuer named in CERT_ID_CHECK_EXCEPTIONS, and the answer then carries `warnings` [CERT_ID_CHECK_CHAR_EXCEPTION naming the expected character].',
         security: [{ bearer: [] }],
         body: PushBody,
         response: { 200: StoredCertificate, 201: StoredCertificate, 409: Problem, 422: Problem, ...authErrors() },
@@ -91,9 +93,18 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
     },
     async (request, reply) => {
       const ctx = contextFor(request)
-      const checked = await checkCertificate(request.body.certificate, ctx, '/certificate')
+      const body = request.body
+      if (!('certificate' in body)) {
+        // A sealed OFD alone: its seal signs, its metadata is the payload.
+        const ofd = await checkOfdOnly(body.document, ctx, documentsFor(ctx))
+        if (!ofd.ok) throw new AppError(ofd.code, `${ofd.problems.length} problem(s) in the document`, { errors: ofd.problems })
+        const result = await store.storeOne(ofd.value.certificate, actor(request), ofd.value.document)
+        if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: pointerFromPayload(p.pointer) })) } : {})
+        return reply.code(result.outcome === 'created' ? 201 : 200).send({ ...result.record, ...idWarnings(result.record.id, metadataPointer('ZZBS')) })
+      }
+      const checked = await checkCertificate(body.certificate, ctx, '/certificate')
       if (!checked.ok) throw new AppError('INVALID_CERTIFICATE', `${checked.problems.length} problem(s) in the certificate`, { errors: checked.problems })
-      const document = await checkAttachedDocument(checked.value, request.body.document, documentsFor(ctx))
+      const document = await checkAttachedDocument(checked.value, body.document, documentsFor(ctx))
       if (!document.ok) throw new AppError('INVALID_CERTIFICATE', `${document.problems.length} problem(s) in the certificate's document`, { errors: document.problems })
       const result = await store.storeOne(checked.value, actor(request), document.value)
       if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: `/certificate${p.pointer}` })) } : {})

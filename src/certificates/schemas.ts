@@ -50,19 +50,30 @@ const Jws = Type.String({
     'compact JWS, typ zhengzhao-cert+jws, signed by the issuer with alg ES256, EdDSA, RS256, PS256 or SM2. SM2 is SM2-with-SM3 (GM/T 0003) with the distinguishing ID 1234567812345678 over the JWS signing input, the signature 64 bytes r‖s, kid the RFC 7638 thumbprint of the JWK {"crv":"SM2","kty":"EC","x","y"} (32-byte coordinates).',
 })
 
-export const PushBody = Type.Object(
+const SealedFile = (description: string) => Type.String({ minLength: 1, contentEncoding: 'base64', description })
+
+const PushJws = Type.Object(
   {
     certificate: Jws,
     document: Type.Optional(
-      Type.String({
-        minLength: 1,
-        contentEncoding: 'base64',
-        description: 'the sealed OFD file the payload\'s document names, base64 (RFC 4648 §4, padded): it must have that SM3 and size, its seals must verify, and the sealing certificate must be a registered key of the same issuer',
-      }),
+      SealedFile("the sealed OFD file the payload's document names, base64 (RFC 4648 §4, padded): it must have that SM3 and size, its seals must verify, and the sealing certificate must be a registered key of the same issuer"),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'a signed JWS, with the sealed OFD file its payload names, if any' },
 )
+
+const PushOfdOnly = Type.Object(
+  {
+    document: SealedFile(
+      'a sealed OFD file alone, base64 (RFC 4648 §4, padded): its seals must verify, its GB/T 36903 metadata (DocInfo/CustomDatas in OFD.xml: ZZBS, ZZLXDM, ZZBH, ZZMC, CZZT, CZZTDM, CZZTDMLXDM, ZZBFJG, ZZBFJGDM, ZZBFRQ, ZZYXQQSRQ, ZZYXQJZRQ; any other name is a field of data) must lie in a file a seal covers, and the payload read from it passes every check a JWS payload passes',
+    ),
+  },
+  { additionalProperties: false, title: 'a sealed OFD file alone, its payload read from its metadata' },
+)
+
+export const PushBody = Type.Union([PushJws, PushOfdOnly], {
+  description: 'Exactly one form: {certificate} or {certificate, document} (a JWS, and the file its payload names), or {document} alone (a sealed OFD whose metadata is the payload). Anything else is 400 VALIDATION_FAILED.',
+})
 export const BatchBody = Type.Object({ certificates: Type.Array(Jws, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false })
 
 export const CertificateIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })

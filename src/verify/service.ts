@@ -9,6 +9,8 @@ import { checkList, fail, pass, skipped, type CheckResult } from './checkList.js
 import { holderIdProblem } from './content.js'
 import { decodeCertificate, type DecodedCertificate } from './decode.js'
 import { databaseTrust, findByTypeAndNumber } from './repository.js'
+import { storedOfdChecks, type StoredOfdDeps } from './storedOfd.js'
+import { readDocument } from '../certificates/repository.js'
 import { insufficient, resultFor, resultOf, type VerifyResult } from './result.js'
 import { createHash, X509Certificate } from 'node:crypto'
 import { eq } from 'drizzle-orm'
@@ -85,9 +87,16 @@ export function createVerifyService(db: Db, config: Config) {
     return 'value' in valid ? holderIndex(config.dataProtection, idType, valid.value) : undefined
   }
 
-  /** The stored JWS, checked as of its receipt, with its status and how it matched. */
-  async function stored(verifier: CertificateVerifier, row: CertificateRow, matches: CheckResult, now: Date): Promise<Pick<VerifyOutcome, 'result' | 'resultText' | 'checks'>> {
-    const { checks } = await verifier.verify(reader.view(row).jws, { at: row.receivedAt, now }, STORED_MAX_BYTES)
+  const ofdDeps: StoredOfdDeps = { trust, document: async (id) => (await readDocument(db, config.dataProtection, id))?.bytes }
+
+  /**
+   * The stored JWS, checked as of its receipt, with its status and how it matched. A certificate
+   * whose only signed form is its sealed OFD file has that file's seals checked instead
+   * (`presented`: the same file, already verified by the caller).
+   */
+  async function stored(verifier: CertificateVerifier, row: CertificateRow, matches: CheckResult, now: Date, presented?: OfdFileVerification): Promise<Pick<VerifyOutcome, 'result' | 'resultText' | 'checks'>> {
+    const view = reader.view(row)
+    const { checks } = view.form === 'ofd' ? { checks: await storedOfdChecks(row, view.payload!, ofdDeps, now, presented) } : await verifier.verify(view.jws!, { at: row.receivedAt, now }, STORED_MAX_BYTES)
     const all = checkList([...checks, statusCheck(row.status as CertificateStatus), matches])
     return { ...resultOf(all), checks: all }
   }
@@ -206,7 +215,7 @@ export function createVerifyService(db: Db, config: Config) {
       const result = sealFailed ? resultFor(6, `the file's seals: ${sealFailed.check} ${sealFailed.reason}`) : resultOf(checks)
       return { by: 'document', ...result, checks, document, certificateIds: [], receipt: { certificates: [] } }
     }
-    const outcome = await stored(createCertificateVerifier(trust), row, pass('matchesRecord', "the SM3 of the file equals the stored document's"), now)
+    const outcome = await stored(createCertificateVerifier(trust), row, pass('matchesRecord', "the SM3 of the file equals the stored document's"), now, ofd)
     // The stored certificate decides, unless the file's seals no longer verify (e.g. an anchor withdrawn).
     const result = sealFailed && outcome.result === 0 ? resultFor(3, `the file's seals: ${sealFailed.check} ${sealFailed.reason}`) : outcome
     return {

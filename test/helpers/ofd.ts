@@ -29,6 +29,8 @@ export interface SealedOfdOptions {
   sealCertList?: 'certs' | 'digests'
   /** The seal's name (UTF8String). */
   sealName?: string
+  /** Package paths the seal's References leave out (default none): e.g. OFD.xml, so its metadata lies outside the seal. */
+  uncovered?: string[]
 }
 
 export interface SealedOfd {
@@ -219,7 +221,7 @@ export function makeSealedOfd(opts: SealedOfdOptions = {}): SealedOfd {
   })
   files.set(SEAL_ESL, seal)
   // Every file but the signature machinery (Signatures.xml, Signature.xml, SignedValue.dat) is covered.
-  const covered = ['OFD.xml', 'Doc_0/Document.xml', 'Doc_0/PublicRes.xml', ...Array.from({ length: pages }, (_, i) => pagePath(i)), SEAL_ESL]
+  const covered = ['OFD.xml', 'Doc_0/Document.xml', 'Doc_0/PublicRes.xml', ...Array.from({ length: pages }, (_, i) => pagePath(i)), SEAL_ESL].filter((p) => !opts.uncovered?.includes(p))
   const sigXml = signatureXml(files, covered, time)
   files.set(SIGNATURE_XML, sigXml)
   files.set(SIGNED_VALUE, makeSesSignature({ seal, signer, time, signatureXml: sigXml }))
