@@ -102,3 +102,21 @@ t.test('--help explains the structure, with examples', async (t) => {
   t.match((await runCli(['cert-id', '--help'])).stdout, 'MOD 37,36')
   t.match((await runCli(['--help'])).stdout, 'cert-id')
 })
+
+t.test('zhengzhao sign refuses a wrong check character, naming the right one (minting stays strict)', async (t) => {
+  const { generateDevPki, issuerPrivateKeyFile } = await import('../../src/crypto/devCa.js')
+  const { ORG, ID_NUMBER } = await import('./fixtures/cli.js')
+  const pki = await generateDevPki([{ code: ORG, name: '杭州市西湖区市场监督管理局' }])
+  const id = EXAMPLE_2.replace(/\.1$/, '.T')
+  const payload = {
+    id, typeCode: '11100000000013338W032', name: '营业执照', number: '2025000001',
+    holder: { idType: '111', id: ID_NUMBER, name: '张三' }, issuer: { code: ORG, name: '杭州市西湖区市场监督管理局' },
+    issuedOn: '2025-05-22', validFrom: '2025-05-22', data: {},
+  }
+  const dir = t.testdir({ 'issuer.private.pem': pki.files[issuerPrivateKeyFile(ORG)] as string, 'c.json': JSON.stringify(payload) })
+  const run = await runCli(['sign', 'c.json', '--key', 'issuer.private.pem'], { cwd: dir })
+  t.equal(run.code, 1, run.stderr)
+  t.match(run.stderr, 'CERT_ID_INVALID')
+  t.match(run.stderr, 'the check character should be 1')
+  t.equal(run.stdout, '', 'nothing signed')
+})
