@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { rowsOf } from '../../src/db/client.js'
@@ -6,6 +9,7 @@ import { formatCertId } from '../../src/ids/index.js'
 import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { issuanceFixture, HOLDER_ID, randomSerial } from '../helpers/certs.js'
 import { makeSealedOfd, makeTamperedOfd, OFD_TAMPERINGS, SAMPLE_CUSTOM_DATA } from '../helpers/ofd.js'
+import { runCli } from '../cli/fixtures/cli.js'
 
 // A certificate whose only signed form is its sealed OFD file: pushed as {document} alone, its
 // payload read from the GB/T 36903 metadata the seal covers, then read, downloaded, verified and
@@ -80,6 +84,16 @@ t.test('a sealed OFD alone', async (t) => {
     const got = await f.app.inject({ method: 'GET', url: `/v1/certificates/${data.ZZBS}/document`, headers: { ...readerAuth, ...purpose } })
     t.equal(got.statusCode, 200)
     t.same(got.rawPayload, made.bytes, 'the download is the file as pushed')
+  })
+
+  t.test('the file verifies offline against the trust bundle (zhengzhao verify)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'zz-ofd-only-'))
+    writeFileSync(join(dir, 'bundle.json'), (await f.app.inject({ method: 'GET', url: '/v1/trust-bundle', headers: auditor })).body)
+    writeFileSync(join(dir, 'jwks.json'), (await f.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).body)
+    writeFileSync(join(dir, 'licence.ofd'), made.bytes)
+    const run = await runCli(['verify', join(dir, 'licence.ofd'), '--bundle', join(dir, 'bundle.json'), '--jwks', join(dir, 'jwks.json'), '--json'], { cwd: dir })
+    t.equal(run.code, 0, run.stderr + run.stdout)
+    t.match(JSON.parse(run.stdout), { summary: { total: 1, valid: 1 }, results: [{ verdict: 'VALID', issuers: [f.issuerCode], document: { code: 0 } }] })
   })
 
   t.test('verification checks the stored file\'s seals, then the status', async (t) => {
@@ -163,4 +177,38 @@ t.test('a sealed OFD alone', async (t) => {
     const batch = await f.app.inject({ method: 'POST', url: '/v1/certificates/batch', headers: f.issuerAuth, payload: { certificates: [made.bytes.toString('base64')] } })
     t.equal(batch.json().results[0].code, 'INVALID_CERTIFICATE', 'a batch carries JWS only')
   })
+})
+
+t.test('an identifier whose only fault is its check character, from an issuer the operator named', async (t) => {
+  const excepted = randomCreditCode()
+  const f = await issuanceFixture(t, { CERT_ID_CHECK_EXCEPTIONS: excepted }, { sm2: true })
+  const typeCode = randomTypeCode()
+  const dataSchema = { type: 'object', additionalProperties: { type: 'string' } }
+  t.equal((await f.app.inject({ method: 'PUT', url: `/v1/types/${typeCode}`, headers: f.adminAuth, payload: { name: '不动产权证书', holderIdTypes: ['111'], issuers: [f.issuerCode, excepted], dataSchema } })).statusCode, 201)
+  const maker = f.pki.issue({ keyType: 'sm2', subjectCN: 'Zhengzhao test seal maker' })
+  const sealers = new Map<string, ReturnType<typeof f.pki.issue>>()
+  for (const code of [excepted, f.issuerCode]) {
+    sealers.set(code, f.pki.issue({ keyType: 'sm2', subjectCN: `Zhengzhao test sealing key ${code}` }))
+    const res = await f.app.inject({ method: 'PUT', url: `/v1/issuers/${code}`, headers: f.adminAuth, payload: { name: '山东测试发证机关', typeCodes: [f.typeCode, typeCode], certificates: [sealers.get(code)!.chainPem] } })
+    t.ok(res.statusCode < 300, res.body.slice(0, 300))
+  }
+  const wrongFor = (issuerCode: string) => {
+    const serial = randomSerial()
+    const id = formatCertId({ typeCode, issuerCode, serial, version: 1 })
+    const found = id.endsWith('T') ? 'U' : 'T'
+    return { ...SAMPLE_CUSTOM_DATA, ZZBS: `${id.slice(0, -1)}${found}`, ZZLXDM: typeCode, ZZBH: serial, ZZBFJGDM: issuerCode, CZZTDM: HOLDER_ID }
+  }
+  const push = async (data: Record<string, string>, org: string) =>
+    f.app.inject({ method: 'POST', url: '/v1/certificates', headers: await bearer(['issuer'], { org }), payload: { document: makeSealedOfd({ signer: sealers.get(org)!, maker, customData: data }).bytes.toString('base64') } })
+
+  const data = wrongFor(excepted)
+  const res = await push(data, excepted)
+  t.equal(res.statusCode, 201, res.body.slice(0, 600))
+  t.match(res.json().warnings, [{ pointer: '/document/CustomDatas/ZZBS', code: 'CERT_ID_CHECK_CHAR_EXCEPTION' }], 'taken in, and said so')
+  const v = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: await bearer(['auditor']), payload: { id: data.ZZBS } })
+  t.match(v.json(), { result: 0, warnings: [{ code: 'CERT_ID_CHECK_CHAR_EXCEPTION' }] }, 'verification names the warning')
+
+  const strict = await push(wrongFor(f.issuerCode), f.issuerCode)
+  t.equal(strict.statusCode, 422)
+  t.match(strict.json().errors, [{ pointer: '/document/CustomDatas/ZZBS', code: 'CERT_ID_INVALID' }], 'any other issuer: refused')
 })
