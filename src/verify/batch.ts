@@ -42,7 +42,10 @@ function withLive(v: FileVerdict, live: LiveAnswer, stored: { sha256: string } |
   if (live.result !== 0) reasons.push(...(live.reasons.length > 0 ? live.reasons : [`RESULT_${live.result}`]).map((r) => `live:${r}`))
   const mismatch = 'sha256' in stored ? live.storedSha256 !== undefined && live.storedSha256 !== stored.sha256 : live.storedDocumentSm3 !== undefined && live.storedDocumentSm3 !== stored.documentSm3
   if (mismatch) reasons.push('live:RECORD_MISMATCH')
-  return { ...v, live, reasons, verdict: reasons.length === 0 && v.verdict === 'VALID' ? 'VALID' : 'INVALID' }
+  // The service's warnings too (an OFD file's certificate is known only there), each once.
+  const warnings = [...(v.warnings ?? [])]
+  for (const w of live.warnings ?? []) if (!warnings.some((o) => o.code === w.code && o.check === w.check)) warnings.push(w)
+  return { ...v, live, reasons, ...(warnings.length > 0 ? { warnings } : {}), verdict: reasons.length === 0 && v.verdict === 'VALID' ? 'VALID' : 'INVALID' }
 }
 
 /** At most `n` holders at once, in arrival order. */

@@ -1,6 +1,7 @@
 import { backoffMs, DEFAULT_RETRY, retryAfterMs } from '../cli/pushClient.js'
 import { maskIdNumbersIn, usageError } from '../cli/io.js'
 import { isWellFormedCertId } from '../ids/index.js'
+import { CHECK_NAMES, WARNING_CODES, type VerifyWarning } from './checkList.js'
 
 /** What the service says about a stored certificate (POST /v1/verify {id}) or a sealed OFD file ({document}). */
 export interface LiveAnswer {
@@ -14,6 +15,8 @@ export interface LiveAnswer {
   /** For a file: the SM3 the receipt states for the stored document, and the certificate that carries it. */
   storedDocumentSm3?: string
   certificateId?: string
+  /** The service's named warnings (e.g. CERT_ID_CHECK_CHAR_EXCEPTION): known codes only. */
+  warnings?: VerifyWarning[]
 }
 
 export interface LiveClient {
@@ -32,6 +35,17 @@ interface VerifyAnswer {
   checks?: { outcome?: unknown; reason?: unknown; check?: unknown }[]
   receipt?: unknown
   certificate?: { id?: unknown }
+  warnings?: { code?: unknown; check?: unknown; message?: unknown }[]
+}
+
+/** The answer's warnings whose code and check this client knows; the message is masked like any text from afar. */
+function warningsOf(body: VerifyAnswer): VerifyWarning[] {
+  if (!Array.isArray(body.warnings)) return []
+  return body.warnings.flatMap((w) =>
+    (WARNING_CODES as readonly unknown[]).includes(w?.code) && (CHECK_NAMES as readonly unknown[]).includes(w?.check)
+      ? [{ code: w.code as VerifyWarning['code'], check: w.check as VerifyWarning['check'], message: maskIdNumbersIn(String(w.message ?? '')) }]
+      : [],
+  )
 }
 
 /** The stored JWS's SHA-256 and document's SM3 from the receipt; the receipt is not verified here (TLS and the token vouch for the answer). */
@@ -50,6 +64,7 @@ function toAnswer(body: VerifyAnswer): LiveAnswer {
   if (typeof body.result !== 'number' || !Array.isArray(body.checks)) throw usageError('the service answered 200 without a verification result; is --url a Zhengzhao service?')
   const { sha256, documentSm3 } = receiptDigests(body.receipt)
   const certificateId = body.certificate?.id
+  const warnings = warningsOf(body)
   return {
     result: body.result,
     resultText: typeof body.resultText === 'string' ? body.resultText : '',
@@ -58,6 +73,7 @@ function toAnswer(body: VerifyAnswer): LiveAnswer {
     ...(sha256 ? { storedSha256: sha256 } : {}),
     ...(documentSm3 ? { storedDocumentSm3: documentSm3 } : {}),
     ...(typeof certificateId === 'string' && isWellFormedCertId(certificateId) ? { certificateId } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   }
 }
 

@@ -82,6 +82,7 @@ t.test('verification warns, by name, and keeps the result code', async (t) => {
     warned(t, byFields, expected, 'by printed fields')
   })
 
+  let sealed: { bytes: Buffer; expected: string } | undefined
   t.test('by document: the certificate carrying the file, with the warning', async (t) => {
     const made = makeSealedOfd({ signer: sealer, maker })
     const withDoc = exceptedPayload({ document: { mediaType: 'application/ofd', sm3: sm3(made.bytes), size: made.bytes.length } })
@@ -89,6 +90,7 @@ t.test('verification warns, by name, and keeps the result code', async (t) => {
     const byDoc = await verify({ document: made.bytes.toString('base64') })
     t.equal(byDoc.result, 0)
     warned(t, byDoc, withDoc.expected, 'by document')
+    sealed = { bytes: made.bytes, expected: withDoc.expected }
   })
 
   t.test('the result code is what it would be otherwise: suspended is 2, with the warning', async (t) => {
@@ -139,5 +141,16 @@ t.test('verification warns, by name, and keeps the result code', async (t) => {
     t.equal(json.code, 0)
     const [verdict] = (JSON.parse(json.stdout) as { results: { verdict: string; id?: string; warnings?: Warning[] }[] }).results
     t.match(verdict, { verdict: 'VALID', id: payload.id, warnings: [{ code: 'CERT_ID_CHECK_CHAR_EXCEPTION', check: 'identifier' }] })
+
+    // A sealed OFD file names no identifier offline: with --url, the service's warning for the
+    // certificate that carries it is shown on the file's line.
+    writeFileSync(join(dir, 'excepted.ofd'), sealed!.bytes)
+    const url = await f.app.listen({ port: 0, host: '127.0.0.1' })
+    const env = { NODE_ENV: 'test', ZHENGZHAO_TOKEN: auditor.authorization.replace(/^Bearer /, '') }
+    const live = await runCli(['verify', join(dir, 'excepted.ofd'), join(dir, 'excepted.jws'), ...args, '--url', url], { env })
+    t.equal(live.code, 0, live.stderr)
+    const [ofdLine, jwsLine] = live.stdout.split('\n').filter((l) => /VALID/.test(l))
+    t.match(ofdLine, new RegExp(`WARNING CERT_ID_CHECK_CHAR_EXCEPTION: .*gives ${sealed!.expected}`), 'the OFD file: the live warning')
+    t.equal(jwsLine?.match(/WARNING CERT_ID_CHECK_CHAR_EXCEPTION/g)?.length, 1, 'the JWS: once, not again from the service')
   })
 })
