@@ -48,7 +48,7 @@ export async function checkAttachedDocument(c: CheckedCertificate, base64: strin
   const declared = c.payload.document
   const problem = (pointer: string, code: string, message: string): Result => ({ ok: false, problems: [{ pointer: `${at}${pointer}`, code, message }] })
   if (!declared && base64 === undefined) return { ok: true, value: undefined }
-  if (!declared) return problem('/document', 'DOCUMENT_NOT_DECLARED', 'the signed payload names no document; sign one that does')
+  if (!declared) return problem('/document', 'DOCUMENT_NOT_DECLARED', 'the signed payload names no document: sign one that does, or push the sealed file alone as {document} (its metadata is then the payload)')
   if (base64 === undefined) return problem('/certificate/payload/document', 'DOCUMENT_MISSING', 'the payload names a document: send its bytes in document')
   const decoded = decodeDocument(base64, ctx.maxBytes)
   if ('code' in decoded) return problem('/document', decoded.code, decoded.message)

@@ -174,6 +174,12 @@ t.test('a sealed OFD alone', async (t) => {
     t.equal(empty.statusCode, 400)
     const extra = await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { document: made.bytes.toString('base64'), certificates: [] } })
     t.equal(extra.statusCode, 400)
+    // A JWS whose payload names no file, beside a sealed file: which one is the certificate? Neither is taken.
+    const plain = f.payload()
+    const both = await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { certificate: await f.sign(plain), document: sealed(metadata()).bytes.toString('base64') } })
+    t.equal(both.statusCode, 422)
+    t.match(both.json(), { code: 'INVALID_CERTIFICATE', errors: [{ pointer: '/document', code: 'DOCUMENT_NOT_DECLARED', message: /\{document\}/ }] })
+    t.match(await verify({ id: plain.id }), { result: 5 }, 'nothing stored')
     const batch = await f.app.inject({ method: 'POST', url: '/v1/certificates/batch', headers: f.issuerAuth, payload: { certificates: [made.bytes.toString('base64')] } })
     t.equal(batch.json().results[0].code, 'INVALID_CERTIFICATE', 'a batch carries JWS only')
   })
