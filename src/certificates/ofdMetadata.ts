@@ -80,6 +80,10 @@ function customDatas(files: PackageFiles): { values: Map<string, string>; proble
   const problems: FieldProblem[] = []
   for (const node of children(body, 'DocInfo', 'CustomDatas', 'CustomData')) {
     const name = attr(node, 'Name') ?? ''
+    if (name === '') {
+      problems.push({ pointer: '/document/CustomDatas', code: 'METADATA_INVALID', message: 'a CustomData has no Name' })
+      continue
+    }
     if (values.has(name)) problems.push({ pointer: metadataPointer(name), code: 'METADATA_DUPLICATE', message: `CustomData ${name} is given more than once` })
     values.set(name, text(node) ?? '')
   }
