@@ -235,3 +235,21 @@ export const logCheckpoints = pgTable('log_checkpoints', {
   note: text('note').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
 })
+
+/**
+ * Each certificate's verification code (扫码核验, GET /v/{code}): 128 random bits, never derived
+ * from the holder or the identifier. A scanned code is found by its SHA-256 (a random 128-bit code
+ * needs no key: nothing smaller than the code itself can be guessed from its hash); the code itself
+ * is kept encrypted like the JWS (bound to the certificate's identifier) so its issuer can fetch it
+ * and its QR again to print another paper copy. One row per certificate: rotating replaces both,
+ * so the old code answers 404 from then on.
+ */
+export const verificationCodes = pgTable('verification_codes', {
+  certificateId: text('certificate_id')
+    .primaryKey()
+    .references(() => certificates.id),
+  codeSha256: text('code_sha256').notNull().unique('verification_codes_code_sha256_key'),
+  keyId: text('key_id').notNull(),
+  codeCipher: bytea('code_cipher').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+})
