@@ -10,7 +10,8 @@ import { maskIdNumbersIn } from '../ids/index.js'
 export interface AccessEvent {
   kind: 'access.lookup' | 'access.read' | 'access.verify' | 'access.denied' | 'access.audit'
   actorSub: string
-  actorOrg: string
+  /** Null for an anonymous verifier (a scanned code, POST /v1/public/verify): no organisation is known. */
+  actorOrg: string | null
   requestId: string
   /** The x-request-id the client sent, kept beside (never instead of) the service's own id. */
   clientRequestId?: string | null | undefined
