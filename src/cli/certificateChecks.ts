@@ -1,5 +1,6 @@
 import { CertificatePayload } from '../certificates/schemas.js'
 import { certIdProblemText, isValidCreditCode, parseCertId, parseIdNumber } from '../ids/index.js'
+import { jsonErrorPosition } from '../jsonPosition.js'
 import { createAjv } from '../types/dataSchema.js'
 
 /** One problem found before signing: a JSON pointer into the file and the code the server would give. */
@@ -26,12 +27,13 @@ export function checkCertificateJson(text: string, opts: { checkIds: boolean }):
   try {
     payload = JSON.parse(text.replace(/^\uFEFF/, ''))
   } catch {
-    // JSON.parse's message quotes the text around the error, which may be an ID number.
-    return { ok: false, problems: [{ pointer: '', code: 'JSON_INVALID', message: 'not valid JSON' }] }
+    // JSON.parse's message quotes the text around the error, which may be an ID number: say where instead.
+    const at = jsonErrorPosition(text.replace(/^\uFEFF/, ''))
+    return { ok: false, problems: [{ pointer: '', code: 'JSON_INVALID', message: `not valid JSON${at ? ` (line ${at.line}, column ${at.column})` : ''}` }] }
   }
   if (!opts.checkIds) return { ok: true, payload }
   if (!isObject(payload)) return { ok: false, problems: [{ pointer: '', code: 'PAYLOAD_INVALID', message: 'must be a JSON object' }] }
-  const problems = [...shapeProblems(payload), ...identifierProblems(payload), ...holderProblems(payload)]
+  const problems = [...shapeProblems(payload), ...identifierProblems(payload), ...holderProblems(payload), ...dateProblems(payload)]
   return problems.length === 0 ? { ok: true, payload } : { ok: false, problems }
 }
 
@@ -74,4 +76,14 @@ function holderProblems(payload: Record<string, unknown>): LocalProblem[] {
     return isValidCreditCode(id) ? [] : [{ pointer: '/holder/id', code: 'HOLDER_ID_INVALID', message: 'not a valid unified social credit code' }]
   }
   return [{ pointer: '/holder/idType', code: 'HOLDER_ID_TYPE_UNKNOWN', message: 'holder.idType must be 111 (citizen ID number) or 001 (credit code)' }]
+}
+
+/** The dates are in order, as the push checks them (YYYY-MM-DD strings compare as dates). */
+function dateProblems(payload: Record<string, unknown>): LocalProblem[] {
+  const { issuedOn, validFrom, validUntil } = payload
+  if (typeof validUntil !== 'string') return []
+  const problems: LocalProblem[] = []
+  if (typeof validFrom === 'string' && validUntil < validFrom) problems.push({ pointer: '/validUntil', code: 'DATES_INCONSISTENT', message: `validUntil ${validUntil} is before validFrom ${validFrom}` })
+  if (typeof issuedOn === 'string' && validUntil < issuedOn) problems.push({ pointer: '/validUntil', code: 'DATES_INCONSISTENT', message: `validUntil ${validUntil} is before issuedOn ${issuedOn}` })
+  return problems
 }

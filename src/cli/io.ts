@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { maskIdNumbersIn } from '../ids/index.js'
 
 /** Where a command reads its environment and writes its output: the process, or a test's buffers. */
@@ -8,6 +9,8 @@ export interface CliIo {
   cwd: string
   /** A terminal to draw progress bars on; absent when stderr is not a TTY (then progress is plain lines). */
   progressTerminal?: NodeJS.WriteStream
+  /** What `-` reads; the process's stdin when absent. */
+  stdin?: Readable
 }
 
 export function processIo(): CliIo {
