@@ -1,12 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
 import { DEFAULT_RETRY, postBatch } from './pushClient.js'
-import { countItems, findInputFiles, inBatches, readItems, type PushItem } from './pushInputs.js'
+import { findInputFiles, inBatches, readItems, type PushItem } from './pushInputs.js'
 import { describePush, PushTally } from './pushReport.js'
 import { startProgress } from './progress.js'
 
 interface PushOptions {
-  url: string
+  url?: string
   token?: string
   batchSize: number
   concurrency: number
@@ -15,6 +15,13 @@ interface PushOptions {
 }
 
 export const TOKEN_ENV = 'ZHENGZHAO_TOKEN'
+export const URL_ENV = 'ZHENGZHAO_URL'
+export const DEFAULT_URL = 'http://localhost:3000'
+
+/** The service's URL: --url, else $ZHENGZHAO_URL, else the local default. */
+export function serviceUrl(given: string | undefined, io: CliIo): string {
+  return given ?? (io.env[URL_ENV]?.trim() || DEFAULT_URL)
+}
 
 function integer(min: number, max: number): (value: string) => number {
   return (value) => {
@@ -29,7 +36,7 @@ export function registerPushCommand(program: Command, io: CliIo): void {
     .command('push')
     .description('push signed certificates (.jws files, .jwsl files of one JWS per line, or folders of them) to the service')
     .argument('<paths...>', '.jws or .jwsl files, or folders walked recursively for them')
-    .option('--url <url>', 'the service', 'http://127.0.0.1:3000')
+    .option('--url <url>', `the service (default: $${URL_ENV}, else ${DEFAULT_URL})`)
     .option('--token <token>', `issuer bearer token (default: $${TOKEN_ENV}, which other local users cannot see)`)
     .option('--batch-size <n>', 'certificates per request, 1 to 1000', integer(1, 1000), 500)
     .option('--concurrency <n>', 'requests in flight, 1 to 16', integer(1, 16), 2)
@@ -41,17 +48,45 @@ export function registerPushCommand(program: Command, io: CliIo): void {
 Batches go to POST <url>/v1/certificates/batch. Pushing again is safe: certificates already
 stored answer "unchanged". The report names each rejected certificate by file and line, with
 the server's codes; it never shows a certificate's content.
+Each rejection is printed with its code, and every problem's pointer, code and message; a
+problem repeated on many lines is summarised once ("3 × CERT_ID_INVALID at /payload/id: …").
+When nothing answers at the URL at all (connection refused, unknown host), push says so at once
+with the URL it tried; 5xx, 429 and connections lost mid-run are retried with backoff.
+A certificate JSON file is not pushed: sign it first ("zhengzhao sign a.json --key … --out a.jws").
 Exit codes: 0 nothing rejected, 1 some certificates rejected, 2 usage error, a refused batch
-(401, 403, 413...) or no answer after the retries.
+(401, 403, 413...), nothing at the URL, or no answer after the retries.
 In development, an issuer token comes from "zhengzhao token":
   export ${TOKEN_ENV}=$(zhengzhao token --role issuer --org 11330105002500287C --sub westlake-amr)
 
 Examples:
   $ zhengzhao push licence.jws
+  $ export ${URL_ENV}=https://zhengzhao.example.gov.cn; zhengzhao push ./out/
   $ zhengzhao push ./out/ --url https://zhengzhao.example.gov.cn --batch-size 1000 --concurrency 4
   $ zhengzhao push bulk-2025-05.jwsl --json > push-report.json`,
     )
     .action((paths: string[], opts: PushOptions) => push(paths, opts, io))
+}
+
+/**
+ * How many certificates the files hold (one streaming pass, for the progress bar), refusing
+ * certificate JSON: a payload is pushed signed, so its file needs "zhengzhao sign" first.
+ */
+async function countSigned(files: string[], cwd: string): Promise<number> {
+  let n = 0
+  const unsigned = new Set<string>()
+  for await (const item of readItems(files, cwd)) {
+    n++
+    if (item.jws.startsWith('{')) unsigned.add(item.file)
+  }
+  if (unsigned.size > 0) {
+    const first = [...unsigned][0]!
+    const signed = first.replace(/\.(json|jsonl|ndjson)$/i, '') + (/\.(jsonl|ndjson)$/i.test(first) ? '.jwsl' : '.jws')
+    throw usageError(
+      `${[...unsigned].join(', ')}: certificate JSON, not a signed JWS; sign it first: ` +
+        `zhengzhao sign ${first} --key ISSUER-KEY.pem --out ${signed}, then zhengzhao push ${signed}`,
+    )
+  }
+  return n
 }
 
 function batchEndpoint(base: string): string {
@@ -59,7 +94,7 @@ function batchEndpoint(base: string): string {
   try {
     url = new URL(base)
   } catch {
-    throw usageError(`--url ${base} is not a URL`)
+    throw usageError(`--url (or $${URL_ENV}) ${base} is not a URL`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--url must be http or https, not ${url.protocol}`)
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/certificates/batch`
@@ -74,11 +109,11 @@ function asInputError(err: unknown): unknown {
 async function push(paths: string[], opts: PushOptions, io: CliIo): Promise<void> {
   const token = (opts.token ?? io.env[TOKEN_ENV] ?? '').trim()
   if (token === '') throw usageError(`no token: pass --token or set ${TOKEN_ENV}`)
-  const endpoint = batchEndpoint(opts.url)
+  const endpoint = batchEndpoint(serviceUrl(opts.url, io))
   const files = findInputFiles(paths, io.cwd)
   let total: number
   try {
-    total = await countItems(files)
+    total = await countSigned(files, io.cwd)
   } catch (err) {
     throw asInputError(err)
   }
@@ -90,6 +125,7 @@ async function push(paths: string[], opts: PushOptions, io: CliIo): Promise<void
   const batches = inBatches(readItems(files, io.cwd), opts.batchSize)
   const stop = new AbortController()
   let fatal: unknown
+  let reached = false
 
   // Workers share one stream of batches: an async generator hands each batch to one caller.
   const worker = async () => {
@@ -108,6 +144,8 @@ async function push(paths: string[], opts: PushOptions, io: CliIo): Promise<void
         certificates: items.map((i) => i.jws),
         policy: { ...DEFAULT_RETRY, retries: opts.retries },
         signal: stop.signal,
+        reached: () => reached,
+        onAnswer: () => void (reached = true),
         onRetry: (reason, delayMs) => progress.note(`${items[0]!.file}:${items[0]!.line}…: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
       })
       tally.add(items, results)

@@ -1,4 +1,4 @@
-import { maskIdNumbersIn, usageError } from './io.js'
+import { CliError, maskIdNumbersIn, usageError } from './io.js'
 
 /** One item of the server's batch answer (POST /v1/certificates/batch, results in input order). */
 export interface BatchItemResult {
@@ -67,6 +67,26 @@ export interface BatchRequest {
   /** Aborted when another batch failed for good: stop retrying. */
   signal: AbortSignal
   onRetry?: (reason: string, delayMs: number) => void
+  /**
+   * Whether the service has answered this run before. Until it has, a refused connection or an
+   * unknown host means nothing runs at that URL: said at once, not retried. After, the same is
+   * a restart mid-run and is retried.
+   */
+  reached?: () => boolean
+  /** Called on every answer, whatever its status. */
+  onAnswer?: () => void
+}
+
+// Not transient at first contact: nothing listens there, or the host does not exist.
+const NOTHING_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+/** The service the user meant is not at this URL: say which URL was tried and how to name another. */
+export function nothingAnswers(endpoint: string, reason: string): CliError {
+  const base = endpoint.replace(/\/v1\/.*$/, '')
+  return usageError(
+    `nothing answers at ${base} (${reason}): is the service running there? ` +
+      `Name the service with --url URL or the ZHENGZHAO_URL environment variable (default http://localhost:3000).`,
+  )
 }
 
 /**
@@ -86,6 +106,7 @@ export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
         body,
         signal: AbortSignal.any([req.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       })
+      req.onAnswer?.()
       if (res.status === 200) return checkAnswer(await res.json().catch(() => undefined), req.certificates.length)
       if (res.status !== 429 && res.status < 500) {
         const hint = res.status === 413 ? ' (try a smaller --batch-size)' : res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''
@@ -99,6 +120,7 @@ export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
       // fetch reports an unreachable server as TypeError("fetch failed") with the reason as its cause.
       const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause
       lastProblem = cause?.code ?? cause?.message ?? (err as Error).message
+      if (cause?.code !== undefined && NOTHING_THERE.has(cause.code) && !(req.reached?.() ?? false)) throw nothingAnswers(req.endpoint, cause.code)
     }
     if (attempt >= req.policy.retries) throw usageError(`no answer from ${req.endpoint} after ${attempt + 1} attempt(s): ${lastProblem}`)
     const delay = Math.max(wait ?? 0, backoffMs(attempt, req.policy))

@@ -1,3 +1,4 @@
+import { ERRORS, type ErrorCode } from '../errors.js'
 import { maskIdNumbersIn } from './io.js'
 import type { BatchItemResult } from './pushClient.js'
 import type { PushItem } from './pushInputs.js'
@@ -57,17 +58,56 @@ export class PushTally {
   }
 }
 
-/** The report for people: the counts, then one line per rejection with its codes. */
+// Past this many, rejections are summarised by problem only (--json lists every one).
+const LISTED_REJECTIONS = 50
+
+/** The title of a code of ours, so a rejection without problems still says what it means. */
+function titleOf(code: string | undefined): string | undefined {
+  return code !== undefined && code in ERRORS ? ERRORS[code as ErrorCode].title : undefined
+}
+
+const problemLine = (p: Rejection['problems'][number]) => `${p.pointer ? `${p.pointer}  ` : ''}${p.code}: ${p.message}`
+
+/**
+ * The report for people: the counts, each rejection with every problem's code, pointer and
+ * message, then the rejections grouped by problem ("3 × CERT_ID_INVALID at /payload/id: …"),
+ * so a fault repeated on every line reads once.
+ */
 export function describePush(summary: PushSummary, rejections: Rejection[]): string {
   const lines = [
     `Pushed ${summary.total} certificate(s) in ${summary.seconds.toFixed(1)} s (${summary.perSecond}/s): ` +
       `${summary.created} created, ${summary.unchanged} unchanged, ${summary.rejected} rejected.`,
   ]
   if (rejections.length > 0) lines.push('Rejected:')
-  for (const r of rejections) {
-    const problems = r.problems.map((p) => (p.pointer ? `${p.code} at ${p.pointer}` : p.code))
+  for (const r of rejections.slice(0, LISTED_REJECTIONS)) {
+    const title = r.problems.length === 0 ? titleOf(r.code) : undefined
     const what = [r.code ?? 'REJECTED', ...(r.id ? [`(${r.id})`] : [])].join(' ')
-    lines.push(`  ${r.file}:${r.line}  ${r.status} ${what}${problems.length > 0 ? `: ${problems.join(', ')}` : ''}`)
+    lines.push(`  ${r.file}:${r.line}  ${r.status} ${what}${title ? `: ${title}` : ''}`)
+    for (const p of r.problems) lines.push(`      ${problemLine(p)}`)
+  }
+  if (rejections.length > LISTED_REJECTIONS) lines.push(`  … and ${rejections.length - LISTED_REJECTIONS} more (--json lists every one)`)
+  const groups = groupByProblem(rejections)
+  if (groups.some((g) => g.where.length > 1)) {
+    lines.push('By problem:')
+    for (const g of groups) {
+      const shown = g.where.slice(0, 5).join(', ') + (g.where.length > 5 ? `, … ${g.where.length - 5} more` : '')
+      lines.push(`  ${g.where.length} × ${g.code}${g.pointer ? ` at ${g.pointer}` : ''}: ${g.message} (${shown})`)
+    }
   }
   return `${lines.join('\n')}\n`
+}
+
+/** Rejections grouped by problem code and pointer, most frequent first; the first message stands for the group. */
+function groupByProblem(rejections: Rejection[]): { code: string; pointer: string; message: string; where: string[] }[] {
+  const groups = new Map<string, { code: string; pointer: string; message: string; where: string[] }>()
+  for (const r of rejections) {
+    const problems = r.problems.length > 0 ? r.problems : [{ code: r.code ?? 'REJECTED', pointer: '', message: titleOf(r.code) ?? `HTTP ${r.status}` }]
+    for (const p of problems) {
+      const key = `${p.code}\u0000${p.pointer}`
+      const group = groups.get(key) ?? { code: p.code, pointer: p.pointer, message: p.message, where: [] }
+      group.where.push(`${r.file}:${r.line}`)
+      groups.set(key, group)
+    }
+  }
+  return [...groups.values()].sort((a, b) => b.where.length - a.where.length)
 }

@@ -94,8 +94,9 @@ t.test('a .jwsl file: rejections exit 1 and are named by file and line with thei
   const run = await runCli(['push', 'bulk.jwsl', '--url', url], { cwd, env: { ZHENGZHAO_TOKEN: TOKEN } })
   t.equal(run.code, 1)
   t.match(run.stdout, /4 certificate\(s\).*1 created, 1 unchanged, 2 rejected/)
-  t.match(run.stdout, /Rejected:\n {2}bulk\.jwsl:3 {2}422 INVALID_CERTIFICATE: HOLDER_ID_INVALID at \/payload\/holder\/id, SIGNATURE_INVALID\n/)
-  t.match(run.stdout, / {2}bulk\.jwsl:5 {2}409 VERSION_NOT_NEWER \(1\.2\.156\.3005\.2\.X\)\n/)
+  t.match(run.stdout, /Rejected:\n {2}bulk\.jwsl:3 {2}422 INVALID_CERTIFICATE\n {6}\/payload\/holder\/id {2}HOLDER_ID_INVALID: not valid: 110105\*{8}002X\n {6}SIGNATURE_INVALID: the signature does not verify\n/)
+  t.match(run.stdout, / {2}bulk\.jwsl:5 {2}409 VERSION_NOT_NEWER \(1\.2\.156\.3005\.2\.X\): A newer or equal version of this certificate is stored\n/)
+  t.notMatch(run.stdout, /By problem/, 'no summary when nothing repeats')
   t.match(run.stderr, /2 certificate\(s\) rejected/)
   noPersonalData(t, run.stdout + run.stderr)
 })
@@ -215,16 +216,82 @@ t.test('usage and environment errors exit 2', async (t) => {
   }
 })
 
-t.test('an unreachable server: retried, then exit 2', async (t) => {
+async function closedUrl(): Promise<string> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   await new Promise((resolve) => server.close(resolve))
+  return url
+}
+
+t.test('nothing answers at the URL: said at once with the URL tried and how to name another, no retries', async (t) => {
+  const url = await closedUrl()
   const cwd = t.testdir({ 'a.jws': jws('ok', 1) })
-  const run = await runCli(['push', 'a.jws', '--url', url, '--token', TOKEN, '--retries', '2'], { cwd })
+  const started = Date.now()
+  const run = await runCli(['push', 'a.jws', '--url', url, '--token', TOKEN, '--retries', '5'], { cwd })
   t.equal(run.code, 2)
-  t.match(run.stderr, /no answer from .* after 3 attempt\(s\): ECONNREFUSED/)
-  t.equal(run.stderr.match(/retrying in/g)?.length, 2)
+  t.ok(Date.now() - started < 2000, 'no backoff: the first refusal is final')
+  t.match(run.stderr, `nothing answers at ${url} (ECONNREFUSED)`)
+  t.match(run.stderr, /--url URL or the ZHENGZHAO_URL environment variable/)
+  t.notMatch(run.stderr, /retrying in/)
+})
+
+t.test('ZHENGZHAO_URL names the service when --url is not given; --url wins over it', async (t) => {
+  const { url, received } = await fakeServer(t)
+  const cwd = t.testdir({ 'a.jws': jws('ok', 1) })
+  const run = await runCli(['push', 'a.jws'], { cwd, env: { ZHENGZHAO_TOKEN: TOKEN, ZHENGZHAO_URL: url } })
+  t.equal(run.code, 0, run.stderr)
+  t.equal(received.length, 1)
+  const closed = await closedUrl()
+  const wins = await runCli(['push', 'a.jws', '--url', closed], { cwd, env: { ZHENGZHAO_TOKEN: TOKEN, ZHENGZHAO_URL: url } })
+  t.equal(wins.code, 2)
+  t.match(wins.stderr, `nothing answers at ${closed}`)
+  t.equal(received.length, 1)
+})
+
+t.test('a connection lost after the service answered is retried (a restart mid-run)', async (t) => {
+  let calls = 0
+  const server = createServer((req, res) => {
+    calls++
+    void readBody(req).then((body) => {
+      if (calls === 2) return void req.socket.destroy() // reset mid-run
+      const a = batchAnswer((JSON.parse(body) as { certificates: string[] }).certificates)
+      res.writeHead(a.status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(a.body))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (server.closeAllConnections(), server.close()))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const cwd = t.testdir({ 'bulk.jwsl': lines(jws('ok', 1), jws('ok', 2)) })
+  const run = await runCli(['push', 'bulk.jwsl', '--url', url, '--token', TOKEN, '--batch-size', '1', '--concurrency', '1'], { cwd })
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stderr, /retrying in/)
+  t.equal(calls, 3)
+})
+
+t.test('certificate JSON is not pushed: "sign it first" with the command', async (t) => {
+  const { url, received } = await fakeServer(t)
+  const cwd = t.testdir({ 'licence.json': JSON.stringify({ id: 'x', holder: { id: ID_NUMBER } }, null, 2), 'bulk.jsonl': '{"id":"x"}\n{"id":"y"}\n' })
+  const one = await runCli(['push', 'licence.json', '--url', url, '--token', TOKEN], { cwd })
+  t.equal(one.code, 2)
+  t.match(one.stderr, 'licence.json: certificate JSON, not a signed JWS; sign it first: zhengzhao sign licence.json --key ISSUER-KEY.pem --out licence.jws, then zhengzhao push licence.jws')
+  const many = await runCli(['push', 'bulk.jsonl', '--url', url, '--token', TOKEN], { cwd })
+  t.equal(many.code, 2)
+  t.match(many.stderr, /zhengzhao sign bulk\.jsonl .*--out bulk\.jwsl/)
+  t.equal(received.length, 0, 'nothing sent')
+  noPersonalData(t, one.stderr + many.stderr)
+})
+
+t.test('a problem repeated on many lines is summarised once, with its message', async (t) => {
+  const { url } = await fakeServer(t)
+  const cwd = t.testdir({ 'bulk.jwsl': lines(jws('bad', 1), jws('ok', 2), jws('bad', 3), jws('bad', 4), jws('old', 5)) })
+  const run = await runCli(['push', 'bulk.jwsl', '--url', url, '--token', TOKEN], { cwd })
+  t.equal(run.code, 1)
+  t.match(run.stdout, /By problem:\n {2}3 × HOLDER_ID_INVALID at \/payload\/holder\/id: not valid: 110105\*{8}002X \(bulk\.jwsl:1, bulk\.jwsl:3, bulk\.jwsl:4\)\n/)
+  t.match(run.stdout, / {2}3 × SIGNATURE_INVALID: the signature does not verify/)
+  t.match(run.stdout, / {2}1 × VERSION_NOT_NEWER: A newer or equal version of this certificate is stored \(bulk\.jwsl:5\)/)
+  noPersonalData(t, run.stdout + run.stderr)
 })
 
 t.test('backoff grows exponentially with jitter, capped; Retry-After in seconds or as a date', async (t) => {
