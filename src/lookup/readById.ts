@@ -99,15 +99,28 @@ export async function authorizeRead(
   return { as: 'reader', purpose, actor }
 }
 
+const PURPOSE_HOW = "A reader states the purpose in two headers: x-purpose-matter-code (the matter code, e.g. M-1) and x-purpose-reason (the reason as percent-encoded UTF-8, e.g. encodeURIComponent('婚姻登记') = %E5%A9%9A%E5%A7%BB%E7%99%BB%E8%AE%B0)"
+
 function purposeFrom(headers: Record<string, string | string[] | undefined>): { matterCode: string; reason: string } {
   const matterCode = headers['x-purpose-matter-code']
   const reason = headers['x-purpose-reason']
-  if (typeof matterCode !== 'string' || typeof reason !== 'string') throw new AppError('PURPOSE_REQUIRED')
+  const missing = [typeof matterCode !== 'string' ? 'x-purpose-matter-code' : '', typeof reason !== 'string' ? 'x-purpose-reason' : ''].filter(Boolean)
+  if (typeof matterCode !== 'string' || typeof reason !== 'string') throw new AppError('PURPOSE_REQUIRED', `Missing ${missing.join(' and ')}. ${PURPOSE_HOW}`)
+  // Node hands header bytes over as Latin-1, so raw UTF-8 would be stored garbled (婚姻 as å©å§»).
+  // Refused rather than re-decoded: the reason is signed into receipts and the log, and guessing
+  // an encoding could store a text the caller never sent (Latin-1 bytes can also form valid UTF-8).
+  if (/[^\x00-\x7f]/.test(reason)) {
+    throw new AppError('PURPOSE_REQUIRED', `x-purpose-reason carries raw non-ASCII bytes; HTTP headers carry them as Latin-1, so the text would be stored garbled: percent-encode its UTF-8. ${PURPOSE_HOW}`, {
+      errors: [{ pointer: '/headers/x-purpose-reason', code: 'NOT_PERCENT_ENCODED', message: 'percent-encode the UTF-8 text (encodeURIComponent)' }],
+    })
+  }
   let decoded: string
   try {
     decoded = decodeURIComponent(reason)
   } catch {
-    throw new AppError('PURPOSE_REQUIRED', 'x-purpose-reason must be percent-encoded UTF-8')
+    throw new AppError('PURPOSE_REQUIRED', `x-purpose-reason is not valid percent-encoded UTF-8 (a % must start %XX of a UTF-8 byte; write a literal % as %25). ${PURPOSE_HOW}`, {
+      errors: [{ pointer: '/headers/x-purpose-reason', code: 'BAD_PERCENT_ENCODING', message: 'not valid percent-encoded UTF-8' }],
+    })
   }
   // Decoding happens here, after the request's own text check: %00 would otherwise reach the log.
   const why = unstorableText(decoded)
