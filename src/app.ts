@@ -30,6 +30,7 @@ import { meRoutes } from './me/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { createTransparencyLog, type TransparencyLog } from './log/integrator.js'
 import { logRoutes } from './log/routes.js'
+import { publicRoutes } from './public/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
 import { seedExampleIssuers } from './issuers/seed.js'
 
@@ -127,7 +128,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Rate limit of ${ctx.max} requests per ${ctx.after} exceeded`),
     })
     // As an instance hook it runs before every route's own hooks, so token guessing is limited too.
-    app.addHook('onRequest', app.rateLimit())
+    // A route with its own limit (the anonymous ones, src/public/) is counted by that limit alone:
+    // the plugin lets only the first limiter that runs on a request count it.
+    const apiLimit = app.rateLimit()
+    app.addHook('onRequest', function (request, reply) {
+      return request.routeOptions.config?.rateLimit ? Promise.resolve() : apiLimit.call(this, request, reply)
+    })
   }
   await app.register(swagger, {
     // Components are named by their $id (Problem, CertificateType…), not def-0, def-1.
@@ -172,5 +178,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(meRoutes, { db: database.db, config })
   await app.register(auditRoutes, { db: database.db, config })
   await app.register(logRoutes, { tlog: transparencyLog })
+  // Anonymous: the scan-to-verify page (/v/{code}), its JSON form and POST /v1/public/verify.
+  await app.register(publicRoutes, { db: database.db, config })
   return app
 }

@@ -48,6 +48,8 @@ export interface Config {
   sm2Threads: number
   /** Worker threads verifying sealed OFD files (0: on the main thread). */
   ofdThreads: number
+  /** Where people reach the service: verification QR codes encode PUBLIC_BASE_URL/v/{code}. */
+  publicBaseUrl: string
   /** True when any configured key is one of keys.example/: the service says so loudly. */
   usingExampleKeys: boolean
 }
@@ -74,6 +76,22 @@ function logOrigin(value: string | undefined, problems: string[]): string {
   const origin = value ?? 'zhengzhao.localhost/log'
   if (!/^[\x21-\x2a\x2c-\x7e]{1,200}$/.test(origin)) problems.push(`LOG_ORIGIN: "${origin.slice(0, 40)}" must be 1 to 200 printable ASCII characters without spaces or '+' (e.g. zhengzhao.example.gov.cn/log)`)
   return origin
+}
+
+// Printed on paper in QR codes: an absolute http(s) URL with no query or fragment, kept without a trailing slash.
+function publicBaseUrl(value: string | undefined, problems: string[]): string {
+  const raw = value || 'http://localhost:3000'
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {
+    // reported below
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username || url.password) {
+    problems.push(`PUBLIC_BASE_URL must be an absolute http or https URL without query, fragment or credentials, not "${raw.slice(0, 80)}"`)
+    return raw
+  }
+  return url.href.replace(/\/+$/, '')
 }
 
 export async function loadConfig(env: Env = process.env, cwd = process.cwd()): Promise<Config> {
@@ -207,6 +225,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
     ofdThreads: int('OFD_THREADS', availableParallelism(), 0, 256),
+    publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL, problems),
     usingExampleKeys,
   }
   if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'

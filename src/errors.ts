@@ -30,6 +30,7 @@ export const ERRORS = {
   KEY_NOT_FOUND: { status: 404, title: 'No such signing key for this issuer' },
   CERTIFICATE_NOT_FOUND: { status: 404, title: 'No such certificate' },
   DOCUMENT_NOT_FOUND: { status: 404, title: 'This certificate carries no document' },
+  VERIFICATION_CODE_NOT_FOUND: { status: 404, title: 'No certificate has this verification code (unknown, or replaced by a new one)' },
   CHECKPOINT_NOT_FOUND: { status: 404, title: 'The log never signed a checkpoint of this size' },
   LEAF_NOT_FOUND: { status: 404, title: 'No leaf of the log has this hash' },
   ORG_NOT_FOUND: { status: 404, title: 'No grants are configured for this organisation' },

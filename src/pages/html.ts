@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto'
+
+/** Text made safe for HTML element content and quoted attribute values. */
+export function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+}
+
+export type Lang = 'zh' | 'en'
+
+export function langOf(query: unknown): Lang {
+  return (query as { lang?: unknown } | undefined)?.lang === 'en' ? 'en' : 'zh'
+}
+
+// One stylesheet for every page, inline so a page is one request on a slow phone, and allowed
+// by its hash: the CSP admits this exact text and no other style, and no script at all.
+const STYLE = `
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.6 system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1a1a1a;background:#f4f5f7}
+main{max-width:40rem;margin:0 auto;padding:1rem}
+header{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}
+h1{font-size:1.25rem;margin:.5rem 0}
+nav a{color:#0b4f9c}
+.result{border-radius:.5rem;padding:1rem;margin:1rem 0;border:2px solid}
+.result p{margin:0;font-size:1.35rem;font-weight:700}
+.result small{display:block;font-size:.95rem;font-weight:400;margin-top:.25rem}
+.ok{background:#e8f5ec;border-color:#1e7b34;color:#0f4d1f}
+.warn{background:#fff6e0;border-color:#a86a00;color:#5c3a00}
+.bad{background:#fdecec;border-color:#b3261e;color:#6e1410}
+dl{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin:0}
+dt{font-size:.85rem;color:#4a4f57;margin-top:.5rem}
+dd{margin:0 0 .5rem;overflow-wrap:anywhere}
+footer{font-size:.85rem;color:#4a4f57;margin-top:1rem}
+`.trim()
+
+const STYLE_HASH = createHash('sha256').update(STYLE, 'utf8').digest('base64')
+
+/** The pages' Content-Security-Policy: nothing loads or runs but this page's own stylesheet. */
+export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`
+
+/** A whole page: `lang` set, phone-width viewport, the shared stylesheet, no script. */
+export function page(lang: Lang, title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="${lang === 'zh' ? 'zh-CN' : 'en'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<meta name="referrer" content="no-referrer">
+<title>${esc(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`
+}
