@@ -30,6 +30,8 @@ import { meRoutes } from './me/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { createTransparencyLog, type TransparencyLog } from './log/integrator.js'
 import { logRoutes } from './log/routes.js'
+import { polishOpenApi } from './openapi.js'
+import { problemRoutes } from './problems/routes.js'
 import { publicRoutes } from './public/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
 import { seedExampleIssuers } from './issuers/seed.js'
@@ -138,6 +140,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(swagger, {
     // Components are named by their $id (Problem, CertificateType…), not def-0, def-1.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // servers, named responses, problem+json, public routes: src/openapi.ts.
+    transformObject: polishOpenApi,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -178,6 +182,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(meRoutes, { db: database.db, config })
   await app.register(auditRoutes, { db: database.db, config })
   await app.register(logRoutes, { tlog: transparencyLog })
+  await app.register(problemRoutes)
   // Anonymous: the scan-to-verify page (/v/{code}), its JSON form and POST /v1/public/verify.
   await app.register(publicRoutes, { db: database.db, config })
   return app

@@ -95,7 +95,8 @@ export interface Problem {
 }
 
 export function problemType(code: ErrorCode): string {
-  return `urn:zhengzhao:problem:${code.toLowerCase().replaceAll('_', '-')}`
+  // Relative (RFC 9457 §3.1.1): it resolves on the service that answered, to a page naming the code (src/problems/).
+  return `/problems/${code.toLowerCase().replaceAll('_', '-')}`
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {

@@ -49,6 +49,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
       onRequest: app.auth(['auditor']),
       schema: {
         tags: ['audit'],
+        operationId: 'listAuditEvents',
         summary: 'Audit events, newest first, filtered and paginated (auditor)',
         description:
           'Filters combine with AND. `kind` is exact, or a prefix ending in `.*`. To filter by holder use POST /v1/audit/events/search: an ID number never travels in a URL, and an unknown query parameter is 400.',
@@ -70,6 +71,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
       onRequest: app.auth(['auditor']),
       schema: {
         tags: ['audit'],
+        operationId: 'searchAuditEvents',
         summary: "Audit events about one holder, with the other filters (auditor; logged)",
         description:
           'The holder travels in the body. Searching by holder is itself a use of personal data: each search is logged as an access.audit event, shown to the holder, before the answer leaves; if it cannot be logged the answer is 503 with no data.',

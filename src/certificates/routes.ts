@@ -83,6 +83,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
+        operationId: 'pushCertificate',
         summary: 'Push one certificate: a signed JWS, or a sealed OFD file alone (issuer)',
         description:
           '201 stored; 200 the same JWS was stored already; 409 CERTIFICATE_CONFLICT (same identifier, other bytes) or VERSION_NOT_NEWER; 422 INVALID_CERTIFICATE listing every problem, and nothing is stored. Problem pointers address the request: /certificate/header/…, /certificate/payload/…, /document. A certificate whose payload names a document (a sealed OFD file) carries its bytes in `document`, base64: accepted only when the file has the SM3 and size named, its seals verify (every GB/T 38540 check, to a trust anchor), and each seal was made with a registered signing key of the same issuer, active when it sealed (DOCUMENT_MISSING, DOCUMENT_NOT_DECLARED, DOCUMENT_TOO_LARGE, DOCUMENT_ENCODING_INVALID, DOCUMENT_SIZE_MISMATCH, DOCUMENT_DIGEST_MISMATCH, DOCUMENT_INVALID, DOCUMENT_SEAL_INVALID, DOCUMENT_SIGNER_NOT_REGISTERED, DOCUMENT_SIGNER_NOT_ACTIVE). The file is stored encrypted with the certificate, in one transaction. A sealed OFD file alone, {document}, is a certificate whose only signed form is the file: it passes the same file checks, its GB/T 36903 metadata (DocInfo/CustomDatas in OFD.xml) must lie in a file a seal covers (DOCUMENT_METADATA_NOT_SEALED), every missing or malformed field of it is listed in one 422 DOCUMENT_METADATA_INVALID (pointers /document/CustomDatas/<name>), and the payload it gives then gets every check a JWS payload gets (INVALID_CERTIFICATE, pointed at the field each came from); it is stored as form ofd, and 200 and 409 compare the SHA-256 of the file. An identifier whose only fault is its check character is accepted for an issuer named in CERT_ID_CHECK_EXCEPTIONS, and the answer then carries `warnings` [CERT_ID_CHECK_CHAR_EXCEPTION naming the expected character].',
@@ -118,6 +119,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
+        operationId: 'pushCertificateBatch',
         summary: 'Push up to 1,000 signed certificates (issuer)',
         description: `Each certificate is checked and stored on its own, all or nothing: a bad item is rejected with its own code and problems and its neighbours are still stored; one result per item, in order, with the status a single push would have had. A certificate whose payload names a document is refused here (DOCUMENT_MISSING): push it alone with its file. A service process works on at most ${BATCHES_AT_ONCE} batches at once; further batches wait their turn.`,
         security: [{ bearer: [] }],
@@ -152,6 +154,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
+        operationId: 'changeCertificateStatus',
         summary: 'Revoke, suspend or reinstate a certificate (its issuing organisation)',
         description: 'revoked is final. Asking for the current status again changes nothing (200). Every change is kept in the history: who, when, why, from, to.',
         security: [{ bearer: [] }],

@@ -27,6 +27,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
       onRequest: app.auth(['admin']),
       schema: {
         tags: ['grants'],
+        operationId: 'putGrants',
         summary: 'Set the grants of a reader organisation (admin)',
         description: 'Replaces every grant of the organisation: 201 the first time, 200 after. Each change is an audit event.',
         security: [{ bearer: [] }],
@@ -53,7 +54,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
     '/v1/grants/:org',
     {
       onRequest: app.auth(['admin']),
-      schema: { tags: ['grants'], summary: 'Read the grants of a reader organisation (admin)', security: [{ bearer: [] }], params: OrgParams, response: { 200: OrgGrants, 404: Problem, ...authErrors() } },
+      schema: { tags: ['grants'], operationId: 'getGrants', summary: 'Read the grants of a reader organisation (admin)', security: [{ bearer: [] }], params: OrgParams, response: { 200: OrgGrants, 404: Problem, ...authErrors() } },
     },
     async (request) => {
       const found = await repo.get(checkOrg(request.params.org))

@@ -46,6 +46,7 @@ export const issuerRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(['admin']),
       schema: {
         tags: ['issuers'],
+        operationId: 'putIssuer',
         summary: 'Register or update an issuer (admin)',
         description: '201 when created, 200 when updated. Each signing certificate must chain to a trust anchor, be valid now, allow digital signatures, not be a CA, and carry an RSA ≥ 2048, P-256, Ed25519 or SM2 key; SM2 certificates and CAs signed SM2-with-SM3 (ID 1234567812345678) are checked as any other. Every problem is listed in one 422.',
         security: [{ bearer: [] }],
@@ -72,7 +73,7 @@ export const issuerRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
     '/v1/issuers/:code',
     {
       onRequest: app.auth(['admin', 'issuer']),
-      schema: { tags: ['issuers'], summary: 'Read an issuer and its keys (admin, or the issuer itself)', security: [{ bearer: [] }], params: IssuerCodeParams, response: { 200: Issuer, 404: Problem, ...authErrors() } },
+      schema: { tags: ['issuers'], operationId: 'getIssuer', summary: 'Read an issuer and its keys (admin, or the issuer itself)', security: [{ bearer: [] }], params: IssuerCodeParams, response: { 200: Issuer, 404: Problem, ...authErrors() } },
     },
     async (request) => {
       const code = checkCode(request.params.code)
@@ -89,6 +90,7 @@ export const issuerRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(['admin']),
       schema: {
         tags: ['issuers'],
+        operationId: 'addIssuerKey',
         summary: 'Add a signing key (rotation) (admin)',
         description: '201 when added, 200 when this issuer already has the key.',
         security: [{ bearer: [] }],
@@ -122,6 +124,7 @@ export const issuerRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(['admin']),
       schema: {
         tags: ['issuers'],
+        operationId: 'revokeIssuerKey',
         summary: 'Retire a key, or mark it compromised from a given time (admin)',
         security: [{ bearer: [] }],
         params: IssuerKeyParams,

@@ -40,6 +40,7 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
       onRequest: app.auth(['issuer', 'reader', 'holder']),
       schema: {
         tags: ['lookup'],
+        operationId: 'readCertificate',
         summary: 'Read one certificate: its issuing organisation, its holder, or a granted reader (logged)',
         description: 'Readers state the purpose in the x-purpose-matter-code and x-purpose-reason (percent-encoded) headers. Every read is logged before the answer leaves.',
         security: [{ bearer: [] }],

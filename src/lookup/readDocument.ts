@@ -20,6 +20,7 @@ export const readDocumentRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { 
       onRequest: app.auth(['issuer', 'reader', 'holder']),
       schema: {
         tags: ['lookup'],
+        operationId: 'readCertificateDocument',
         summary: 'Download the sealed OFD file a certificate carries (logged, with a receipt header)',
         description:
           'The same callers as GET /v1/certificates/{id}, readers stating the purpose in the same headers. 200 application/ofd with the file exactly as pushed; its receipt (compact JWS, typ zhengzhao-receipt+jws) in the Zhengzhao-Receipt header; 404 DOCUMENT_NOT_FOUND when the certificate carries no file. Logged before the bytes leave.',

@@ -30,6 +30,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(['reader']),
       schema: {
         tags: ['lookup'],
+        operationId: 'lookupCertificates',
         summary: 'Look up a holder\'s certificates of granted types, for a stated purpose (reader)',
         description:
           'The ID number travels in the body, never in a URL. Asking for a type the organisation is not granted for this matter is 403 TYPE_NOT_GRANTED, and the attempt is logged. Every lookup, including one that finds nothing, is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',

@@ -12,8 +12,8 @@ export const Purpose = Type.Object(
 
 export const HolderRef = Type.Object(
   {
-    idType: Type.String({ pattern: '^[0-9]{3}$', description: '111 citizen ID number, 001 unified social credit code' }),
-    id: Type.String({ minLength: 1, maxLength: 64 }),
+    idType: Type.String({ pattern: '^[0-9]{3}$', description: '111 citizen ID number, 001 unified social credit code', examples: ['111'] }),
+    id: Type.String({ minLength: 1, maxLength: 64, examples: ['11010519491231002X'] }),
   },
   { additionalProperties: false },
 )
@@ -25,7 +25,7 @@ export const LookupBody = Type.Object(
     purpose: Purpose,
     include: Type.Optional(Type.Union([Type.Literal('in-force'), Type.Literal('all')], { description: 'in-force (default): valid and inside the validity period; all: every status' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ holder: { idType: '111', id: '11010519491231002X' }, typeCodes: ['11100000000013338W011'], purpose: { matterCode: '330100-MZ-001', reason: '婚姻登记信息核验' } }] },
 )
 
 export const LookupResult = Type.Object(

@@ -64,6 +64,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = a
       onRequest: app.auth(['holder']),
       schema: {
         tags: ['holder'],
+        operationId: 'listMyCertificates',
         summary: "The holder's own certificates, every status (holder)",
         description: 'The holder is the one named by the token. Each item says whether it is in force today.',
         security: [{ bearer: [] }],
@@ -83,6 +84,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = a
       onRequest: app.auth(['holder']),
       schema: {
         tags: ['holder'],
+        operationId: 'listMyAccessLog',
         summary: 'Who accessed the holder\'s certificates, when and why, newest first (holder)',
         description:
           'Every lookup (including those that found nothing), read, verification, refusal and auditor search concerning the holder. Organisations are named; individual staff are not.',

@@ -20,6 +20,8 @@ export const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config; scan: ScanS
       config: { rateLimit: publicRateLimit(config) },
       schema: {
         tags: ['pages'],
+        operationId: 'getVerificationPage',
+        security: [],
         summary: 'Scan-to-verify (扫码核验): the page a printed QR code leads to (anonymous, HTML)',
         description: 'The same content as GET /v1/public/verification/{code}, as a page; `?lang=en` for English. An unknown code is a 404 page that says nothing about any certificate.',
         params: CodeParams,

@@ -39,6 +39,8 @@ export const publicRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       config: { rateLimit },
       schema: {
         tags: ['public'],
+        operationId: 'getPublicVerification',
+        security: [],
         summary: 'Scan-to-verify, for machines: what the page GET /v/{code} shows (anonymous)',
         description: `The certificate a verification code stands for, verified now: the GB/T 36906 result, type and issuer names, number, validity, status and since when, the holder's name masked, and nothing else (no ID number, no identifier, no data fields). A revoked certificate's code still answers, saying so. Unknown, malformed and rotated codes are 404 VERIFICATION_CODE_NOT_FOUND. Anonymous; at most a tenth of RATE_LIMIT_MAX per client per window. Every answer is an access event (access.verify, no organisation, details {purpose: scan, via: code}) in the holder's access log, written before the answer leaves.`,
         params: CodeParams,
@@ -59,6 +61,8 @@ export const publicRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       bodyLimit: Math.max(config.bodyLimit, Math.ceil(config.maxDocumentBytes / 3) * 4 + 4096),
       schema: {
         tags: ['public'],
+        operationId: 'verifyPresented',
+        security: [],
         summary: 'Verify a presented certificate, sealed OFD file or verification code (anonymous)',
         description:
           'No token: for a clerk at a counter or a landlord holding a copy. Answers the GB/T 36906 result code, every check and the stored status, and nothing personal beyond what was presented (no holder name, no ID number; check details have ID-number-shaped text masked). An unknown code is result 5. Rate-limited like GET /v1/public/verification/{code}; logged like every verification, with an anonymous actor, before the answer leaves.',
@@ -108,6 +112,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
+        operationId: 'getVerificationCode',
         summary: "A certificate's verification code, its URL and QR code, to print on paper copies (its issuer)",
         description:
           'The current code, made on first use. `?format=svg` or `?format=png` answers the QR code alone (image/svg+xml, image/png); it encodes PUBLIC_BASE_URL/v/{code}. Another organisation\'s certificate is 404 CERTIFICATE_NOT_FOUND.',
@@ -143,6 +148,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(['issuer']),
       schema: {
         tags: ['certificates'],
+        operationId: 'rotateVerificationCode',
         summary: 'Rotate a verification code: a new one, and the old one answers 404 from now on (its issuer)',
         description: 'For a paper copy lost or a code published by mistake. The change is an audit event (certificate.verification-code). Another organisation\'s certificate is 404 CERTIFICATE_NOT_FOUND.',
         security: [{ bearer: [] }],

@@ -41,7 +41,7 @@ export const trustRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
 
   app.get(
     '/.well-known/jwks.json',
-    { schema: { tags: ['trust'], summary: 'The service\'s public signing keys (receipts, trust bundles, checkpoints)', response: { 200: Jwks } } },
+    { schema: { tags: ['trust'], operationId: 'getJwks', security: [], summary: 'The service\'s public signing keys (receipts, trust bundles, checkpoints)', response: { 200: Jwks } } },
     async (_request, reply) => {
       // Public and rarely changing; a short cache still lets a rotation show up within minutes.
       reply.header('cache-control', 'public, max-age=300')
@@ -56,7 +56,8 @@ export const trustRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
       onRequest: app.auth(),
       schema: {
         tags: ['trust'],
-        summary: 'Everything an offline verifier needs, signed by the service (any caller)',
+        operationId: 'getTrustBundle',
+        summary: 'Everything an offline verifier needs, signed by the service (any authenticated caller)',
         description: 'Trust anchors, every issuer with all its keys and their windows, and the catalogue. Verify it with /.well-known/jwks.json; `zhengzhao verify --bundle` reads it.',
         security: [{ bearer: [] }],
         response: { 200: TrustBundleResponse, ...authErrors() },

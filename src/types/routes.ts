@@ -15,7 +15,7 @@ export const typeRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> =
 
   app.get(
     '/v1/types',
-    { onRequest: app.auth(), schema: { tags: ['types'], summary: 'List certificate types', security: [{ bearer: [] }], response: { 200: CertificateTypeList, ...authErrors() } } },
+    { onRequest: app.auth(), schema: { tags: ['types'], operationId: 'listCertificateTypes', summary: 'List certificate types', security: [{ bearer: [] }], response: { 200: CertificateTypeList, ...authErrors() } } },
     async () => ({ items: await types.list() }),
   )
 
@@ -23,7 +23,7 @@ export const typeRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> =
     '/v1/types/:typeCode',
     {
       onRequest: app.auth(),
-      schema: { tags: ['types'], summary: 'Read one certificate type', security: [{ bearer: [] }], params: TypeCodeParams, response: { 200: CertificateType, 404: Problem, ...authErrors() } },
+      schema: { tags: ['types'], operationId: 'getCertificateType', summary: 'Read one certificate type', security: [{ bearer: [] }], params: TypeCodeParams, response: { 200: CertificateType, 404: Problem, ...authErrors() } },
     },
     async (request) => {
       const type = await types.get(checkTypeCode(request.params.typeCode, exceptions))
@@ -38,6 +38,7 @@ export const typeRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> =
       onRequest: app.auth(['admin']),
       schema: {
         tags: ['types'],
+        operationId: 'putCertificateType',
         summary: 'Create or replace a certificate type (admin)',
         description: '201 when created, 200 when replaced or unchanged. Every problem with the definition is listed in one 422.',
         security: [{ bearer: [] }],

@@ -25,7 +25,8 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
       onRequest: app.auth(),
       schema: {
         tags: ['verify'],
-        summary: 'Verify a certificate: a JWS, an identifier, or the printed fields of a paper copy (any caller)',
+        operationId: 'verifyCertificate',
+        summary: 'Verify a certificate: a JWS, an identifier, or the printed fields of a paper copy (any authenticated caller)',
         description:
           'Answers 200 with a GB/T 36906 result code (0–6), every check with its outcome (for a presented OFD file also `document`: verifyFile\'s 0/1/2 and every seal check; the file is matched by SM3 against the documents certificates carry, and a stored one is answered for its certificate), the stored status when the answer speaks for a stored certificate, and a signed receipt. The holder ID is never echoed. Every verification is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
         security: [{ bearer: [] }],

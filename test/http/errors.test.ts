@@ -15,7 +15,7 @@ t.test('every error is problem+json with a stable code', async (t) => {
     t.equal(res.statusCode, 404)
     t.equal(res.headers['content-type'], PROBLEM)
     const body = res.json()
-    t.match(body, { status: 404, code: 'ROUTE_NOT_FOUND', type: 'urn:zhengzhao:problem:route-not-found', instance: '/v1/nothing-here' })
+    t.match(body, { status: 404, code: 'ROUTE_NOT_FOUND', type: '/problems/route-not-found', instance: '/v1/nothing-here' })
     t.type(body.title, 'string')
     t.type(body.detail, 'string')
     t.equal(body.requestId, res.headers['x-request-id'])
@@ -173,7 +173,7 @@ t.test("Fastify's and Node's own refusals are problem+json too", async (t) => {
     const res = await get('/healthz', `Authorization: Bearer ${'a'.repeat(20_000)}\r\n`)
     t.equal(res.status, 431)
     t.match(res.headers, /content-type: application\/problem\+json/)
-    t.match(JSON.parse(res.body), { code: 'HEADERS_TOO_LARGE', status: 431, type: 'urn:zhengzhao:problem:headers-too-large' })
+    t.match(JSON.parse(res.body), { code: 'HEADERS_TOO_LARGE', status: 431, type: '/problems/headers-too-large' })
   })
 
   t.test('a malformed request line: 400 MALFORMED_REQUEST', async (t) => {
