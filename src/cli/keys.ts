@@ -14,7 +14,7 @@ import {
   issuerP12File,
   issuerPrivateKeyFile,
 } from '../crypto/devCa.js'
-import { DEV_JWKS_FILE, DEV_PRIVATE_KEY_FILE, generateDevKeySet, isPrivateKeyFile } from '../crypto/devKeys.js'
+import { DEV_JWKS_FILE, DEV_PRIVATE_KEY_FILE, DEV_SERVICE_KEY_FILE, generateDevKeySet, isPrivateKeyFile } from '../crypto/devKeys.js'
 import { EXAMPLE_ISSUERS } from '../types/catalogue.js'
 import { printJson, usageError, type CliIo } from './io.js'
 
@@ -29,7 +29,7 @@ interface KeysOptions {
 export function registerKeysCommand(program: Command, io: CliIo): void {
   program
     .command('keys')
-    .description('write a fresh development key set: identity provider, RSA and SM2 CAs, example issuers, data-protection keys')
+    .description('write a fresh development key set: identity provider, RSA and SM2 CAs, example issuers, data-protection keys, the service\'s signing key')
     .requiredOption('--out <dir>', 'folder to write the key set to (created if missing)')
     .option('--force', 'overwrite files that already exist')
     .option('--json', 'print the result as JSON')
@@ -53,12 +53,16 @@ Development and tests only. Writes:
       "zhengzhao sign --key" signs with alg SM2
   ${DEV_DATA_PROTECTION_FILE}
       blind-index and encryption-at-rest keys: what DATA_PROTECTION_KEYS points at
-Private keys, .p12 files and the data-protection keys are written with mode 0600.
+  ${DEV_SERVICE_KEY_FILE}
+      the service's own Ed25519 signing key (receipts, trust bundles, log checkpoints):
+      what SERVICE_KEYS points at; its public half is served at /.well-known/jwks.json
+Private keys (the service key too), .p12 files and the data-protection keys are written with mode 0600.
 
 Examples:
   $ zhengzhao keys --out ./dev-keys
   $ zhengzhao keys --out ./dev-keys --force
-  $ AUTH_KEYS=./dev-keys/${DEV_JWKS_FILE} TRUST_ANCHORS=./dev-keys/${DEV_TRUST_ANCHORS_FILE} DATA_PROTECTION_KEYS=./dev-keys/${DEV_DATA_PROTECTION_FILE} npm start`,
+  $ AUTH_KEYS=./dev-keys/${DEV_JWKS_FILE} TRUST_ANCHORS=./dev-keys/${DEV_TRUST_ANCHORS_FILE} \\
+      DATA_PROTECTION_KEYS=./dev-keys/${DEV_DATA_PROTECTION_FILE} SERVICE_KEYS=./dev-keys/${DEV_SERVICE_KEY_FILE} npm start`,
     )
     .action((opts: KeysOptions) => writeKeySet(opts, io))
 }
