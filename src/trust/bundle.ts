@@ -2,6 +2,7 @@ import { createPublicKey, type X509Certificate } from 'node:crypto'
 import { publicJwk } from '../crypto/keys.js'
 import { Type, type Static } from '@sinclair/typebox'
 import type { TrustKey } from '../verify/trust.js'
+import { buildStatusList, StatusList, type StatusRow } from './statusList.js'
 
 // The trust bundle: everything an offline verifier needs, signed by the service
 // (typ zhengzhao-trust-bundle+jws). Dates are ISO 8601 instants.
@@ -27,7 +28,7 @@ export const TrustBundleKey = Type.Object({
 
 export const TrustBundlePayload = Type.Object({
   iss: Type.Literal('zhengzhao'),
-  iat: Type.Integer({ description: 'when the bundle was made (seconds since the epoch): it knows of no key revoked later' }),
+  iat: Type.Integer({ description: 'when the bundle was made (seconds since the epoch): it knows of no key revoked and no status changed later' }),
   anchors: Type.Array(Type.String(), { minItems: 1, description: 'PEM certificates of the trust anchors' }),
   issuers: Type.Array(
     Type.Object({
@@ -47,6 +48,8 @@ export const TrustBundlePayload = Type.Object({
   ),
   creditCodeExceptions: Type.Optional(Type.Array(Type.String(), { description: 'early-pilot credit codes accepted although their check character fails' })),
   certIdCheckExceptions: Type.Optional(Type.Array(Type.String(), { description: "issuer codes whose identifiers are taken in with a check character other than MOD 37,36's (CERT_ID_CHECK_EXCEPTIONS); verification warns CERT_ID_CHECK_CHAR_EXCEPTION" })),
+  // Optional only so that a bundle made before it existed still reads: then status is not checked.
+  status: Type.Optional(StatusList),
 })
 export type TrustBundlePayload = Static<typeof TrustBundlePayload>
 export type TrustBundleKey = Static<typeof TrustBundleKey>
@@ -57,6 +60,8 @@ export interface BundleSources {
   types: { typeCode: string; name: string; holderIdTypes: string[]; issuers: string[] }[]
   creditCodeExceptions: ReadonlySet<string>
   certIdCheckExceptions?: ReadonlySet<string>
+  /** Every certificate that is not valid, read no earlier than `now`. */
+  statuses: Iterable<StatusRow>
 }
 
 const iso = (d: Date) => d.toISOString()
@@ -87,5 +92,6 @@ export function buildTrustBundle(src: BundleSources, now: Date): TrustBundlePayl
     creditCodeExceptions: [...src.creditCodeExceptions],
     // Only when an operator named some: a bundle without it reads as none.
     ...(src.certIdCheckExceptions && src.certIdCheckExceptions.size > 0 ? { certIdCheckExceptions: [...src.certIdCheckExceptions] } : {}),
+    status: buildStatusList(src.statuses),
   }
 }

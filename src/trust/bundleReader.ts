@@ -5,6 +5,7 @@ import { createAjv } from '../types/dataSchema.js'
 import { decodeServiceJws, ServiceJwsError, verifyServiceJws } from '../verify/serviceJws.js'
 import type { TrustSource } from '../verify/trust.js'
 import { TrustBundlePayload, type TrustBundleKey } from './bundle.js'
+import { readStatusList, type StatusIndex } from './statusList.js'
 
 export interface ReadBundle {
   payload: TrustBundlePayload
@@ -65,5 +66,19 @@ export function trustFromBundle(payload: TrustBundlePayload): TrustSource {
     certIdCheckExceptions: new Set(payload.certIdCheckExceptions ?? []),
     issuer: async (code) => issuers.get(code),
     type: async (typeCode) => types.get(typeCode),
+  }
+}
+
+/**
+ * The bundle's status list, as of its iat; undefined when the bundle carries none (made by a
+ * service from before status lists), and then nobody may say a certificate's status was checked.
+ * @throws ServiceJwsError when the list cannot be read.
+ */
+export function statusFromBundle(payload: TrustBundlePayload): StatusIndex | undefined {
+  if (payload.status === undefined) return undefined
+  try {
+    return readStatusList(payload.status, new Date(payload.iat * 1000))
+  } catch (err) {
+    throw new ServiceJwsError('JWS_MALFORMED', (err as Error).message)
   }
 }

@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js'
 import { authErrors } from '../schemas.js'
 import { createTypeRepository } from '../types/repository.js'
 import { buildTrustBundle } from './bundle.js'
-import { listIssuersWithKeys } from './repository.js'
+import { listIssuersWithKeys, listNotValid } from './repository.js'
 
 const Jwk = Type.Object(
   {
@@ -27,7 +27,7 @@ export const TrustBundleResponse = Type.Object(
   {
     bundle: Type.String({
       description:
-        'compact JWS (typ zhengzhao-trust-bundle+jws) signed by the service key; its payload is { iss, iat, anchors: [PEM], issuers: [{ code, name, typeCodes, keys: [{ kid, algorithms, publicKeyPem, jwk (an SM2 key as {crv: SM2, kty: EC, x, y}), chainPem, activeFrom, retiredAt?, compromisedAt?, notBefore, notAfter }] }], types: [{ typeCode, name, holderIdTypes, issuers }], creditCodeExceptions, certIdCheckExceptions? }',
+        'compact JWS (typ zhengzhao-trust-bundle+jws) signed by the service key; its payload is { iss, iat, anchors: [PEM], issuers: [{ code, name, typeCodes, keys: [{ kid, algorithms, publicKeyPem, jwk (an SM2 key as {crv: SM2, kty: EC, x, y}), chainPem, activeFrom, retiredAt?, compromisedAt?, notBefore, notAfter }] }], types: [{ typeCode, name, holderIdTypes, issuers }], creditCodeExceptions, certIdCheckExceptions?, status: { revoked, suspended, superseded: [{ head, ids, since, sm3? }] } }. `status` lists every certificate not valid at iat: identifier (head + each of ids), since (seconds), the SM3 of its sealed OFD file ("" for none); nothing about the holder',
     }),
   },
   { $id: 'TrustBundle' },
@@ -58,14 +58,18 @@ export const trustRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> 
         tags: ['trust'],
         operationId: 'getTrustBundle',
         summary: 'Everything an offline verifier needs, signed by the service (any authenticated caller)',
-        description: 'Trust anchors, every issuer with all its keys and their windows, and the catalogue. Verify it with /.well-known/jwks.json; `zhengzhao verify --bundle` reads it.',
+        description:
+          'Trust anchors, every issuer with all its keys and their windows, the catalogue, and the status of every certificate that is not valid (revoked, suspended, superseded) as of the bundle\'s iat. Verify it with /.well-known/jwks.json; `zhengzhao verify --bundle` reads it and prints "status as of" that time.',
         security: [{ bearer: [] }],
         response: { 200: TrustBundleResponse, ...authErrors() },
       },
     },
     async () => {
-      const [issuers, catalogue] = await Promise.all([listIssuersWithKeys(db), types.list()])
-      const payload = buildTrustBundle({ anchors: config.trustAnchors, issuers, types: catalogue, creditCodeExceptions: config.creditCodeExceptions, certIdCheckExceptions: config.certIdCheckExceptions }, new Date())
+      // The instant is taken before reading: every change committed by then is in what is read,
+      // so "status as of iat" is true (a later one may be in too, which only tells more).
+      const now = new Date()
+      const [issuers, catalogue, statuses] = await Promise.all([listIssuersWithKeys(db), types.list(), listNotValid(db)])
+      const payload = buildTrustBundle({ anchors: config.trustAnchors, issuers, types: catalogue, creditCodeExceptions: config.creditCodeExceptions, certIdCheckExceptions: config.certIdCheckExceptions, statuses }, now)
       return { bundle: await signServiceJws(config.serviceKeys, payload, TRUST_BUNDLE_TYP) }
     },
   )
