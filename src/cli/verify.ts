@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { JSONWebKeySet } from 'jose'
-import { readTrustBundle, trustFromBundle } from '../trust/bundleReader.js'
+import { readTrustBundle, statusFromBundle, trustFromBundle } from '../trust/bundleReader.js'
 import { verifyItems } from '../verify/batch.js'
 import { createCertificateVerifier } from '../verify/certificate.js'
 import { createLiveClient } from '../verify/live.js'
@@ -25,7 +25,13 @@ interface VerifyOptions {
   concurrency: number
   receipt?: string
   json?: boolean
+  /** False with --no-status: the bundle's status list is set aside. */
+  status: boolean
 }
+
+// A distinct exit code: every certificate verified, but nothing said whether one was revoked.
+// Never 0, so a script cannot take "status not checked" for "valid".
+export const EXIT_STATUS_NOT_CHECKED = 3
 
 // The largest certificate the service can be configured to accept (MAX_CERTIFICATE_BYTES).
 const MAX_CERTIFICATE_BYTES = 1024 * 1024
@@ -57,6 +63,7 @@ export function registerVerifyCommand(program: Command, io: CliIo): void {
     .option('--token <token>', `bearer token for --url (default: $${TOKEN_ENV})`)
     .option('--at <instant>', 'judge signing keys and their certificates at this instant (when you received the certificates) instead of now', instant)
     .option('--concurrency <n>', 'certificates verified at once, 1 to 256 (OFD files: no more than the cores)', integer(1, 256), 32)
+    .option('--no-status', "set the bundle's status list aside: status is then not checked offline (exit 3 unless --url says it)")
     .option('--receipt <file>', 'verify this receipt (typ zhengzhao-receipt+jws) against --jwks and print its claims')
     .option('--json', 'print the results as JSON')
     .addHelpText(
@@ -71,22 +78,32 @@ period. Offline there is no time of receipt, so keys and their certificates are 
 and adds the status (revoked, suspended, superseded). Output names each certificate by file and
 line with reason codes, never its holder.
 
+Status: the bundle lists every certificate that was revoked, suspended or superseded when it
+was made (its iat). A certificate it lists is INVALID (REVOKED, SUSPENDED, SUPERSEDED) and its
+line says "status as of <iat>: revoked since <time>"; a VALID line says "status as of <iat>".
+A change made after the bundle is not in it: fetch a fresh bundle, or add --url, whose live
+status wins over the bundle's. A bundle without a status list (from an older service), or
+--no-status, checks no status: every line says "status not checked" and the exit code is 3.
+
 Each .ofd file (a sealed OFD document, GB/T 33190 with GB/T 38540 or GM/T 0031 seals) is read
 whole, one per worker slot, only when it is at most $${DOCUMENT_BYTES_ENV} bytes (default 10 MB;
 a larger one is DOCUMENT_TOO_LARGE, unread) and checked offline: every seal check (references,
 dataHash, propertyInfo, signerSignature, sealSignature, signingTime, signerInSeal, trustChain
 and sealMakerChain to the bundle's anchors through the issuers' registered chains, coverage),
 then that each seal was made with a signing key some issuer in the bundle registered
-(SIGNER_NOT_REGISTERED) and good now or at --at (KEY_RETIRED, KEY_COMPROMISED). VALID needs
-verifyFile 0 and all of that; a file that is no OFD package is INVALID with its code
+(SIGNER_NOT_REGISTERED) and good now or at --at (KEY_RETIRED, KEY_COMPROMISED), then the
+status of the certificate that carries it, found in the bundle's list by the file's SM3 (the
+exact bytes: a file re-zipped with the same seals is not found, and reads as not listed; --url
+finds no record for it either). VALID needs verifyFile 0 and all of that; a file that is no OFD package is INVALID with its code
 (ARCHIVE_INVALID, XML_DTD_NOT_ALLOWED, ...). Its line names the issuer codes of its seals and
 the file's SM3, never the holder, the metadata or a seal's name; --url sends the file to
 POST /v1/verify {document}, which names the certificate that carries it and its status.
 
 Without --jwks the bundle is used unverified, and the output says so.
-Exit codes: 0 every certificate valid (or the receipt verifies), 1 any invalid, 2 usage or
-environment error (unreadable files, a bundle whose signature does not match --jwks, the
-service refusing --token).
+Exit codes: 0 every certificate valid with its status checked (or the receipt verifies), 1 any
+invalid, 2 usage or environment error (unreadable files, a bundle whose signature does not
+match --jwks, the service refusing --token), 3 none invalid but the status of some not checked
+(a bundle without a status list, or --no-status, and no --url).
 
 Examples:
   $ curl -sH "Authorization: Bearer $ZHENGZHAO_TOKEN" https://zz.example.gov.cn/v1/trust-bundle > bundle.json
@@ -142,11 +159,18 @@ async function loadBundle(io: CliIo, opts: VerifyOptions) {
     if (!(err instanceof ServiceJwsError)) throw err
     throw usageError(`the trust bundle ${opts.bundle} cannot be used: ${err.code}: ${err.message}`)
   }
-  const info: BundleInfo = { verified: read.verified, kid: read.kid, issuedAt: new Date(read.payload.iat * 1000).toISOString() }
   let trust
   try {
+    const status = statusFromBundle(read.payload)
+    const info: BundleInfo = {
+      verified: read.verified,
+      kid: read.kid,
+      issuedAt: new Date(read.payload.iat * 1000).toISOString(),
+      ...(status ? { status: { asOf: status.asOf.toISOString(), listed: status.size } } : {}),
+      ...(opts.status ? {} : { statusIgnored: true }),
+    }
     trust = trustFromBundle(read.payload)
-    return { info, trust, ofdTrust: await ofdTrustFromBundle(read.payload, trust) }
+    return { info, trust, ofdTrust: await ofdTrustFromBundle(read.payload, trust), status: opts.status ? status : undefined }
   } catch (err) {
     throw usageError(`the trust bundle ${opts.bundle} cannot be used: ${(err as Error).message}`)
   }
@@ -178,7 +202,7 @@ function liveClient(io: CliIo, opts: VerifyOptions) {
 async function certificateMode(paths: string[], opts: VerifyOptions, io: CliIo): Promise<void> {
   if (paths.length === 0) throw usageError('give .jws, .jwsl or .ofd files or folders to verify (or --receipt FILE)')
   const maxBytes = maxDocumentBytes(io)
-  const { info, trust, ofdTrust } = await loadBundle(io, opts)
+  const { info, trust, ofdTrust, status } = await loadBundle(io, opts)
   const live = liveClient(io, opts)
   const files = findInputFiles(paths, io.cwd, { documents: true })
   const total = await countItems(files, readVerifyItems).catch((err: Error) => Promise.reject(usageError(`cannot read the inputs: ${err.message}`)))
@@ -192,7 +216,7 @@ async function certificateMode(paths: string[], opts: VerifyOptions, io: CliIo):
   try {
     // OFD files: the seal checks are CPU work, so no more at once than cores (each holds its file).
     const documents = { trust: ofdTrust, maxBytes, slots: Math.min(opts.concurrency, availableParallelism()) }
-    const options = { verifier: createCertificateVerifier(trust), times: { at, now }, maxBytes: MAX_CERTIFICATE_BYTES, concurrency: opts.concurrency, live, documents, onDone: () => progress.advance(1) }
+    const options = { verifier: createCertificateVerifier(trust), times: { at, now }, maxBytes: MAX_CERTIFICATE_BYTES, concurrency: opts.concurrency, live, documents, status, onDone: () => progress.advance(1) }
     verdicts = await verifyItems(readVerifyItems(files, io.cwd), options)
   } catch (err) {
     throw err instanceof CliError ? err : usageError(`cannot verify the inputs: ${(err as Error).message}`)
@@ -203,4 +227,7 @@ async function certificateMode(paths: string[], opts: VerifyOptions, io: CliIo):
   if (opts.json) printJson(io, verdictsJson(info, at, verdicts, summary))
   else io.stdout(describeBasis(info, at, opts.at !== undefined, live !== undefined) + describeVerdicts(verdicts, summary))
   if (summary.invalid > 0) throw new CliError(EXIT_FAILED, `${summary.invalid} of ${summary.total} certificate(s) invalid`)
+  if (summary.statusNotChecked > 0) {
+    throw new CliError(EXIT_STATUS_NOT_CHECKED, `status not checked for ${summary.statusNotChecked} of ${summary.total} certificate(s): ${opts.status ? 'the bundle carries no status list' : '--no-status'}; fetch a new bundle or add --url`)
+  }
 }

@@ -17,7 +17,8 @@ import { keyWindowFailure, type TrustKey, type TrustSource } from './trust.js'
  * (a personal seal is named after a person).
  */
 
-export const DOCUMENT_CHECK_NAMES = ['format', ...OFD_CHECK_NAMES, 'registeredKey', 'keyWindow'] as const
+// status: filled by whoever knows it (the bundle's status list, by the file's SM3); skipped here.
+export const DOCUMENT_CHECK_NAMES = ['format', ...OFD_CHECK_NAMES, 'registeredKey', 'keyWindow', 'status'] as const
 
 export interface DocumentCheck {
   check: (typeof DOCUMENT_CHECK_NAMES)[number]

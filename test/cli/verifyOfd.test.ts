@@ -100,7 +100,7 @@ t.test('zhengzhao verify with .ofd files', async (t) => {
     t.ok(ok.checks.every((c) => c.outcome === 'pass'), 'every check passes')
     t.same(
       ok.checks.map((c) => c.check),
-      ['format', 'references', 'dataHash', 'propertyInfo', 'signerSignature', 'sealSignature', 'signingTime', 'signerInSeal', 'trustChain', 'sealMakerChain', 'coverage', 'registeredKey', 'keyWindow'],
+      ['format', 'references', 'dataHash', 'propertyInfo', 'signerSignature', 'sealSignature', 'signingTime', 'signerInSeal', 'trustChain', 'sealMakerChain', 'coverage', 'registeredKey', 'keyWindow', 'status'],
     )
     t.match(ok.document!.signatures, [{ type: 'Seal', sealVersion: 4, issuer: f.issuerCode, checks: Array }])
     t.notOk('signerCertificate' in ok.document!.signatures![0]! || 'sealName' in ok.document!.signatures![0]!, 'no certificate bytes, no seal name')
