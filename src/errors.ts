@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isDatabaseUnavailable } from './db/errors.js'
+import { jsonErrorPosition } from './jsonPosition.js'
 import { maskedPath, maskPersonalData } from './logging.js'
 
 /**
@@ -118,14 +119,15 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: A
 }
 
 /** Maps anything thrown (ours, Fastify's, a plugin's) onto the closed set. */
-export function toAppError(err: FastifyError | AppError | Error): AppError {
+export function toAppError(err: FastifyError | AppError | Error, request?: FastifyRequest): AppError {
   if (err instanceof AppError) return err
   // An outage, a timeout or a server shutting down: the same request may succeed in a moment.
   if (isDatabaseUnavailable(err)) return new AppError('DATABASE_UNAVAILABLE', undefined, { headers: { 'retry-after': '1' } })
   const fe = err as FastifyError
   if (fe.validation) {
     const where = fe.validationContext ?? 'body'
-    const errors = fe.validation.map((v) => ({
+    const input = request ? (request as unknown as Record<string, unknown>)[where] : undefined
+    const errors = oneBranchOfAnyOf(fe.validation, input).map((v) => ({
       pointer: `/${where}${v.instancePath}${missingProperty(v.params)}`,
       code: String(v.keyword),
       message: v.message ?? 'is invalid',
@@ -134,11 +136,16 @@ export function toAppError(err: FastifyError | AppError | Error): AppError {
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return invalidJson(err)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError('INVALID_JSON')
+      return new AppError('INVALID_JSON', 'The body is empty: send a JSON object, or no Content-Type: application/json')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('PAYLOAD_TOO_LARGE')
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const sent = request?.headers['content-type']
+      const what = typeof sent === 'string' && sent !== '' ? `Content-Type: ${sent.slice(0, 100)}` : 'no Content-Type'
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the body as JSON with Content-Type: application/json; this request sent ${what}`)
+    }
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('UNSUPPORTED_MEDIA_TYPE')
     case 'FST_ERR_BAD_URL':
@@ -147,10 +154,17 @@ export function toAppError(err: FastifyError | AppError | Error): AppError {
       return new AppError('URI_TOO_LONG')
   }
   if (fe.statusCode === 429) return new AppError('RATE_LIMITED', 'Rate limit exceeded, retry later')
-  if (fe.statusCode === 400 && err instanceof SyntaxError) return new AppError('INVALID_JSON')
+  if (fe.statusCode === 400 && err instanceof SyntaxError) return invalidJson(err)
   // Any other client error a plugin raises keeps its status under one of our codes, never a 500.
   const byStatus = CLIENT_ERRORS[fe.statusCode ?? (err as { status?: number }).status ?? 500]
   return new AppError(byStatus ?? 'INTERNAL_ERROR')
+}
+
+/** INVALID_JSON naming where the body stops being JSON (the parser's own message quotes the text there, maybe an ID number). */
+function invalidJson(err: Error): AppError {
+  const at = (err as Error & { jsonPosition?: { line: number; column: number } }).jsonPosition
+  if (at) return new AppError('INVALID_JSON', `The request body is not valid JSON at line ${at.line}, column ${at.column}`)
+  return new AppError('INVALID_JSON', 'The request body is not valid JSON, or names __proto__ or constructor.prototype, which are refused')
 }
 
 const CLIENT_ERRORS: Partial<Record<number, ErrorCode>> = {
@@ -222,6 +236,50 @@ function hasDotSegment(url: string): boolean {
   return decoded.split(/[\\/]/).some((segment) => segment === '.' || segment === '..')
 }
 
+type SchemaError = NonNullable<FastifyError['validation']>[number] & { schemaPath?: string }
+
+function valueAt(input: unknown, pointer: string): unknown {
+  let v = input
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~')
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined
+  }
+  return v
+}
+
+/**
+ * A body that matches none of an anyOf's forms gets every branch's errors from ajv (ten for
+ * /v1/verify), which bury the one that matters. Keep the branch the body meant: the one that
+ * claims most of its keys (a key is not claimed where the branch calls it an additional
+ * property), then the one with fewest errors. When the body claims no form at all, one error
+ * lists the forms by their required properties.
+ */
+function oneBranchOfAnyOf(all: SchemaError[], input: unknown): SchemaError[] {
+  const anyOf = all.filter((e) => e.keyword === 'anyOf' && typeof e.schemaPath === 'string').sort((a, b) => a.schemaPath!.length - b.schemaPath!.length)[0]
+  if (anyOf === undefined) return all
+  const prefix = `${anyOf.schemaPath}/`
+  const inside = (e: SchemaError) => e.schemaPath?.startsWith(prefix) === true
+  const branches = new Map<string, SchemaError[]>()
+  for (const e of all.filter(inside)) {
+    const index = e.schemaPath!.slice(prefix.length).split('/')[0]!
+    branches.set(index, [...(branches.get(index) ?? []), e])
+  }
+  const value = valueAt(input, anyOf.instancePath)
+  const keys = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : []
+  const claimed = (errors: SchemaError[]) =>
+    keys.filter((k) => !errors.some((e) => e.keyword === 'additionalProperties' && e.instancePath === anyOf.instancePath && (e.params as { additionalProperty?: string }).additionalProperty === k)).length
+  const ranked = [...branches.values()].map((errors) => ({ errors, claimed: claimed(errors) })).sort((a, b) => b.claimed - a.claimed || a.errors.length - b.errors.length)
+  const outside = all.filter((e) => e !== anyOf && !inside(e))
+  const best = ranked[0]
+  if (best !== undefined && best.claimed > 0) return [...outside, ...oneBranchOfAnyOf(best.errors, input)]
+  const forms = ranked
+    .map(({ errors }) => errors.filter((e) => e.keyword === 'required' && e.instancePath === anyOf.instancePath).map((e) => (e.params as { missingProperty?: string }).missingProperty))
+    .filter((required) => required.length > 0)
+    .map((required) => `{${required.join(', ')}}`)
+  const message = forms.length > 0 ? `must be one of the forms ${[...new Set(forms)].sort().join(', ')}` : (anyOf.message ?? 'matches none of the allowed forms')
+  return [...outside, { ...anyOf, message }]
+}
+
 function missingProperty(params: Record<string, unknown> | undefined): string {
   const p = params?.missingProperty ?? params?.additionalProperty
   return typeof p === 'string' ? `/${p.replaceAll('~', '~0').replaceAll('/', '~1')}` : ''
@@ -242,8 +300,19 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (hasDotSegment(request.url)) throw new AppError('ROUTE_NOT_FOUND')
   })
 
+  // Fastify's own JSON parser (same proto and constructor poisoning checks), which also notes
+  // where a body stops being JSON, so INVALID_JSON can name the line and column.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (err: Error | null, value?: unknown) => {
+      if (err !== null && (err as FastifyError).code === 'FST_ERR_CTP_INVALID_JSON_BODY') Object.assign(err, { jsonPosition: jsonErrorPosition(body as string) })
+      done(err, value)
+    })
+  })
+
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const appError = toAppError(err)
+    const appError = toAppError(err, request)
     if (appError.status >= 500) {
       // Log the cause for operators; the client only ever sees the generic title.
       // The stack repeats the message, which may quote the request's path or values.

@@ -2,7 +2,7 @@
  * Where a text stops being JSON (RFC 8259), as a 1-based line and column, so an error can point
  * at the spot without quoting the text around it (which may hold an ID number). V8's own
  * messages give a position only for some faults and quote the text for others.
- * Returns undefined when the text is valid JSON.
+ * Returns undefined when the text is valid JSON, or nested too deep to tell.
  */
 export function jsonErrorPosition(text: string): { line: number; column: number } | undefined {
   const at = firstFault(text)
@@ -48,7 +48,7 @@ function firstFault(s: string): number | undefined {
   }
   const value = (depth: number): void => {
     ws()
-    if (depth > 10_000) fail()
+    if (depth > 2_000) throw new RangeError('too deep')
     const c = s[i]
     if (c === '{') return members('}', depth, true)
     if (c === '[') return members(']', depth, false)
@@ -84,7 +84,7 @@ function firstFault(s: string): number | undefined {
     if (i < s.length) fail()
     return undefined
   } catch (at) {
-    if (typeof at === 'number') return at
-    throw at
+    // Past the depth limit: no position rather than a stack overflow.
+    return typeof at === 'number' ? at : undefined
   }
 }

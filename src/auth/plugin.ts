@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
 import { isValidCreditCode, isValidIdNumber } from '../ids/index.js'
+import { maskPersonalData } from '../logging.js'
 import { isRole, type Role } from './roles.js'
 import { recordedSubject } from './subject.js'
 
@@ -97,13 +98,58 @@ async function verifyCaller(request: FastifyRequest, config: Config): Promise<Ca
     if (err instanceof AppError) throw err
     const code = (err as { code?: string }).code
     if (code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') throw new AppError('AUTH_REQUIRED')
-    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw new AppError('TOKEN_EXPIRED')
-    throw new AppError('INVALID_TOKEN', tokenReason(code))
+    const claims = unverifiedClaims(request.headers.authorization)
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') {
+      const at = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? new Date(claims.exp * 1000).toISOString() : undefined
+      logRefusal(request, config, { failed: 'exp', reason: `expired${at ? ` at ${at}` : ''}`, claims })
+      throw new AppError('TOKEN_EXPIRED', `The bearer token expired${at ? ` at ${at}` : ''} (its "exp" claim): get a new one`)
+    }
+    const failed = failedClaim(err as Error)
+    const reason = tokenReason(code, failed, /signature is invalid/.test((err as Error).message ?? ''))
+    logRefusal(request, config, { failed: failed?.claim ?? code ?? 'token', reason, claims })
+    throw new AppError('INVALID_TOKEN', reason)
   }
   return callerFromClaims(payload, config)
 }
 
-function tokenReason(code: string | undefined): string {
+/** Which registered claim fast-jwt refused, from its message (which never quotes the token). */
+function failedClaim(err: Error): { claim: string; missing: boolean } | undefined {
+  const m = /The (\w+) claim (value is not allowed|is required|must be)|None of (\w+) claim values are allowed/.exec(err.message ?? '')
+  if (!m) return undefined
+  return { claim: (m[1] ?? m[3])!, missing: m[2] === 'is required' }
+}
+
+/**
+ * iss, aud and exp of a refused token, read without trusting them, for the operator's log line
+ * only: an operator wiring an identity provider needs to see what it sends. Never the token.
+ */
+function unverifiedClaims(authorization: string | undefined): { iss?: unknown; aud?: unknown; exp?: unknown } {
+  try {
+    const payload = JSON.parse(Buffer.from((authorization ?? '').split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>
+    return { iss: payload.iss, aud: payload.aud, exp: payload.exp }
+  } catch {
+    return {}
+  }
+}
+
+const short = (v: unknown): unknown => (typeof v === 'string' ? maskPersonalData(v.slice(0, 200)) : Array.isArray(v) ? v.slice(0, 5).map(short) : typeof v === 'number' ? v : undefined)
+
+function logRefusal(request: FastifyRequest, config: Config, what: { failed: string; reason: string; claims: { iss?: unknown; aud?: unknown; exp?: unknown } }): void {
+  request.log.info(
+    {
+      token: { failedClaim: what.failed, reason: what.reason, iss: short(what.claims.iss), aud: short(what.claims.aud), exp: short(what.claims.exp) },
+      expected: { iss: config.auth.issuer, aud: config.auth.audience },
+    },
+    'bearer token refused',
+  )
+}
+
+function tokenReason(code: string | undefined, failed: { claim: string; missing: boolean } | undefined, signatureFailed: boolean): string {
+  // The claim is named, not the value expected: the issuer and audience are the operator's to read in the log.
+  if (failed?.missing) return `Token has no "${failed.claim}" claim (iss, aud, exp and sub are required)`
+  if (failed?.claim === 'aud') return 'Token "aud" claim is not this service\'s audience (AUTH_AUDIENCE)'
+  if (failed?.claim === 'iss') return 'Token "iss" claim is not the configured identity provider (AUTH_ISSUER)'
+  if (failed !== undefined) return `Token "${failed.claim}" claim is not valid`
   switch (code) {
     case 'FST_JWT_BAD_REQUEST':
       return 'Authorization header must be "Bearer <token>"'
@@ -111,7 +157,7 @@ function tokenReason(code: string | undefined): string {
     case 'FAST_JWT_INVALID_TYPE':
       return 'Token is malformed'
     case 'FST_JWT_AUTHORIZATION_TOKEN_INVALID':
-      return 'Token signature or claims are not valid'
+      return signatureFailed ? 'Token signature does not verify with the identity provider\'s key' : 'Token signature or claims are not valid'
     case 'FAST_JWT_INACTIVE':
       return 'Token is not valid yet'
     default:
