@@ -22,7 +22,7 @@ interface SignOptions {
 export function registerSignCommand(program: Command, io: CliIo): void {
   program
     .command('sign')
-    .description('sign certificate JSON (DESIGN.md §3) as its issuer: a file, JSON Lines (one per line) or stdin, into compact JWS')
+    .description('sign certificate JSON (the payload of the README\'s marriage.json example) as its issuer: a file, JSON Lines (one per line) or stdin, into compact JWS')
     .argument('<files...>', 'certificate payloads: .json files (one each), .jsonl/.ndjson files (one per line), - for stdin')
     .option('--key <file>', 'private key, PEM: PKCS#8, PKCS#1 or SEC1 (P-256, Ed25519, RSA ≥ 2048 bits, or SM2 as "openssl genpkey -algorithm SM2" writes it)')
     .option('--p12 <file>', 'PKCS#12 file holding the signing key')
