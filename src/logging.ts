@@ -7,10 +7,13 @@ export const maskPersonalData = maskIdNumbersIn
 
 /**
  * The path of a URL without its query, with ID numbers masked, also when they were
- * percent-encoded (`%31%31%30…` is the same ID number to anyone who decodes it).
+ * percent-encoded (`%31%31%30…` is the same ID number to anyone who decodes it), and
+ * verification codes replaced by `***`.
  */
 export function maskedPath(url: string): string {
-  const path = url.split('?')[0] || '/'
+  // A verification code is a bearer secret (it shows a holder's masked name and status): logs
+  // and problem details keep the route, never the code.
+  const path = (url.split('?')[0] || '/').replace(/^(\/v\/|\/v1\/public\/verification\/)[^/]+/, '$1***')
   let decoded = path
   try {
     decoded = decodeURIComponent(path)

@@ -33,7 +33,8 @@ const TEXT = {
     longTerm: '长期',
     to: '至',
     status: '当前状态',
-    since: '自',
+    since: '，自',
+    colon: '：',
     holder: '持证主体',
     masked: '（已隐去部分姓名）',
     checkedAt: '核验时间',
@@ -73,7 +74,8 @@ const TEXT = {
     longTerm: 'long-term',
     to: 'to',
     status: 'Current status',
-    since: 'since',
+    since: ', since',
+    colon: ': ',
     holder: 'Holder',
     masked: '(name partly hidden)',
     checkedAt: 'Checked at',
@@ -114,10 +116,10 @@ ${row(t.type, esc(v.typeName), 'type')}
 ${row(t.issuer, esc(v.issuerName), 'issuer')}
 ${row(t.number, esc(v.number), 'number')}
 ${row(t.validity, esc(validity), 'validity')}
-${row(t.status, `${esc(t.statuses[v.status] ?? v.status)}, ${t.since} <time datetime="${esc(v.statusChangedAt)}">${esc(chinaTime(v.statusChangedAt))}</time> (${t.tz})`, 'status')}
+${row(t.status, `${esc(t.statuses[v.status] ?? v.status)}${t.since} <time datetime="${esc(v.statusChangedAt)}">${esc(chinaTime(v.statusChangedAt))}</time> (${t.tz})`, 'status')}
 ${row(t.holder, `${esc(v.holderName)} <small>${t.masked}</small>`, 'holder')}
 </dl>
-<footer><p>${t.checkedAt}: <time datetime="${esc(v.checkedAt)}">${esc(chinaTime(v.checkedAt))}</time> (${t.tz})</p><p>${esc(t.note)}</p></footer>`
+<footer><p>${t.checkedAt}${t.colon}<time datetime="${esc(v.checkedAt)}">${esc(chinaTime(v.checkedAt))}</time> (${t.tz})</p><p>${esc(t.note)}</p></footer>`
   return page(lang, `${t.results[v.result]} · ${t.title}`, body)
 }
 

@@ -5,6 +5,7 @@ import { HOLDER_ID, HOLDER_NAME, OTHER_HOLDER_ID } from '../helpers/certs.js'
 import { bearer, randomCreditCode } from '../helpers/app.js'
 import { scanFixture } from './fixture.js'
 import { maskName, newVerificationCode } from '../../src/public/codes.js'
+import { maskedPath } from '../../src/logging.js'
 
 // jsqr is CommonJS whose types declare an ES default export: the module itself is the function.
 const jsQR = jsqr as unknown as typeof jsqr.default
@@ -60,6 +61,15 @@ t.test('scan-to-verify, JSON form', async (t) => {
     }
   })
 
+  t.test('a code is never logged nor echoed: logs and problems keep the route only', async (t) => {
+    t.equal(maskedPath(`/v/${cert.code}?lang=en`), '/v/***')
+    t.equal(maskedPath(`/v1/public/verification/${cert.code}`), '/v1/public/verification/***')
+    const unknown = newVerificationCode()
+    const res = await f.app.inject({ method: 'GET', url: `/v1/public/verification/${unknown}` })
+    t.equal(res.json().instance, '/v1/public/verification/***')
+    t.notMatch(res.body, unknown)
+  })
+
   t.test('10,000 random codes find nothing', async (t) => {
     let found = 0
     for (let i = 0; i < 10_000; i++) {
@@ -101,7 +111,7 @@ t.test('revoked: the code still answers, saying revoked and since when', async (
   t.ok(Date.now() - Date.parse(body.statusChangedAt) < 60_000, 'since the revocation')
   const page = await f.app.inject({ method: 'GET', url: `/v/${cert.code}` })
   t.match(page.body, '已被发证机关撤销')
-  t.match(page.body, /当前状态<\/dt><dd[^>]*>撤销, 自 <time/)
+  t.match(page.body, /当前状态<\/dt><dd[^>]*>撤销，自 <time/)
 })
 
 t.test('the issuer rotates a code: the old one answers 404, the new one the certificate', async (t) => {
