@@ -1,4 +1,5 @@
 // GB 11643-1999 citizen ID number (公民身份号码): region(6) birth date(8) sequence(3) check(1).
+import { isValidCreditCode } from './creditCode.js'
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const
 const CHECK_CHARS = '10X98765432'
@@ -90,8 +91,23 @@ export function maskIdNumber(id: string): string {
 
 // Anything shaped like an ID number (17 digits, then a digit or X), not inside a longer token.
 const ID_NUMBER_LIKE = /(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])/g
+// Characters 7-14 of an ID number are a birth date: a year 1800-2099, a month, a day up to 31.
+// Loose on purpose (30 February still counts), so a mistyped ID number is masked too.
+const BIRTH_DATE_LIKE = /^(18|19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/
+
+/**
+ * Whether an ID-number-shaped run may be someone's ID number. An all-digit unified social
+ * credit code has the same shape; an operator needs to read a wrong one ("913301050025002871"
+ * at /v1/grants/…), so a run is left readable when it cannot be an ID number: no birth date
+ * where the date goes (its area and organisation code are there instead), or a valid credit
+ * code that is no valid ID number. A credit code with letters never has the shape.
+ */
+function mayBeIdNumber(run: string): boolean {
+  if (!BIRTH_DATE_LIKE.test(run.slice(6, 14))) return false
+  return isValidIdNumber(run) || !isValidCreditCode(run.toUpperCase())
+}
 
 /** Masks every ID-number-shaped run in a text bound for a log, a terminal or an error message. */
 export function maskIdNumbersIn(text: string): string {
-  return text.replace(ID_NUMBER_LIKE, (id) => maskIdNumber(id.toUpperCase()))
+  return text.replace(ID_NUMBER_LIKE, (id) => (mayBeIdNumber(id) ? maskIdNumber(id.toUpperCase()) : id))
 }

@@ -29,6 +29,16 @@ t.test('errors a person can act on', async (t) => {
     t.equal(poisoned.statusCode, 400, 'prototype poisoning still refused')
   })
 
+  t.test('a wrong all-digit credit code is shown as sent, not masked as an ID number', async (t) => {
+    const res = await app.inject({ method: 'PUT', url: '/v1/grants/913301050025002871', headers: await bearer(['admin']), payload: { name: 'x', grants: [] } })
+    t.equal(res.statusCode, 400)
+    t.equal(res.json().code, 'INVALID_ORG_CODE')
+    t.equal(res.json().instance, '/v1/grants/913301050025002871')
+    const id = await app.inject({ method: 'GET', url: `/v1/certificates/${ID}`, headers: auth })
+    t.notMatch(res.body + id.body, ID, 'an ID number in a path is still masked')
+    t.match(id.body, /110105\*{8}002X/)
+  })
+
   t.test('a wrong property on /v1/verify answers the form the body meant, not every anyOf branch', async (t) => {
     const byId = await verify(JSON.stringify({ id: 'x', certficate: 'y' }))
     t.equal(byId.statusCode, 400)
