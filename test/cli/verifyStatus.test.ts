@@ -90,22 +90,24 @@ t.test('zhengzhao verify applies the bundle\'s status list', async (t) => {
     t.ok(signed.length > 0, "the bundle's signature still verifies")
     const status = payload.status!
     t.ok(status, 'the bundle carries a status list')
-    const ids = (groups: { head: string; ids: string[] }[]) => groups.flatMap((g) => g.ids.map((rest) => g.head + rest))
+    // This fixture's own certificates (on PostgreSQL the database is shared with other tests).
+    const ids = (groups: { head: string; ids: string[] }[]) => groups.filter((g) => g.head === `1.2.156.3005.2.${f.typeCode}.${f.issuerCode}.`).flatMap((g) => g.ids.map((rest) => g.head + rest))
     t.same(ids(status.revoked), [revoked.id])
     t.same(ids(status.suspended), [suspended.id])
     t.same(ids(status.superseded), [old.id])
     for (const c of [valid, reinstated, current, later]) t.notOk(JSON.stringify(status).includes(c.id.split('.').slice(-3).join('.')), 'a valid certificate is not listed')
     const text = JSON.stringify(status)
     t.notOk(text.includes(HOLDER_ID) || text.includes(HOLDER_NAME), 'no holder ID or name')
-    for (const group of [...status.revoked, ...status.suspended, ...status.superseded]) t.same(Object.keys(group).sort(), ['head', 'ids', 'since'], 'identifier, since: nothing else')
-    const since = status.revoked[0]!.since[0]!
+    const own = (g: { head: string }) => g.head.includes(f.issuerCode)
+    for (const group of [...status.revoked, ...status.suspended, ...status.superseded].filter(own)) t.same(Object.keys(group).sort(), ['head', 'ids', 'since'], 'identifier, since: nothing else')
+    const since = status.revoked.find(own)!.since[0]!
     t.ok(since <= payload.iat && since > payload.iat - 120, 'since: when it was revoked, in seconds')
   })
 
   t.test('offline: listed ones INVALID with their status and the bundle\'s time, the others VALID "status as of"', async (t) => {
     const run = await runCli(['verify', ...Object.keys(files).map((n) => path(`${n}.jws`)), ...bundleArgs])
     t.equal(run.code, 1, run.stderr)
-    t.match(run.stdout, new RegExp(`Status as of ${re(iat)} \\(the bundle's time\\): it lists 3 certificate`))
+    t.match(run.stdout, new RegExp(`Status as of ${re(iat)} \\(the bundle's time\\): it lists \\d+ certificate`))
     t.match(run.stdout, new RegExp(`valid\\.jws:1 +VALID +${re(valid.id)} +\\[status as of ${re(iat)}\\]`))
     t.match(run.stdout, new RegExp(`revoked\\.jws:1 +INVALID +${re(revoked.id)} +REVOKED +\\[status as of ${re(iat)}: revoked since \\S+Z\\]`))
     t.match(run.stdout, new RegExp(`suspended\\.jws:1 +INVALID +${re(suspended.id)} +SUSPENDED +\\[status as of ${re(iat)}: suspended since`))
@@ -121,7 +123,7 @@ t.test('zhengzhao verify applies the bundle\'s status list', async (t) => {
     const run = await runCli(['verify', path('revoked.jws'), path('valid.jws'), ...bundleArgs, '--json'])
     t.equal(run.code, 1, run.stderr)
     const report = JSON.parse(run.stdout) as Report
-    t.match(report, { statusChecked: true, statusAsOf: iat, bundle: { status: { asOf: iat, listed: 3 } }, summary: { valid: 1, invalid: 1, statusNotChecked: 0 } })
+    t.match(report, { statusChecked: true, statusAsOf: iat, bundle: { status: { asOf: iat, listed: Number } }, summary: { valid: 1, invalid: 1, statusNotChecked: 0 } })
     const [r, v] = report.results as [Verdict, Verdict]
     t.match(r, { verdict: 'INVALID', reasons: ['REVOKED'], statusChecked: true, statusAsOf: iat, statusSource: 'bundle', statusSince: /Z$/ })
     t.match(r.checks.find((c) => c.check === 'status'), { outcome: 'fail', reason: 'REVOKED', detail: new RegExp(`as of ${re(iat)}`) })
@@ -231,7 +233,7 @@ t.test('an OFD file: the certificate that carries it, found by the file\'s SM3',
   writeFileSync(path('jwks.json'), (await f.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).body)
   const payload = payloadOf((bundleRes.json() as { bundle: string }).bundle)
   const iat = new Date(payload.iat * 1000).toISOString()
-  t.same(payload.status!.revoked.map((g) => g.sm3), [[sm3(withdrawn.bytes)]], "the list carries the file's SM3")
+  t.same(payload.status!.revoked.filter((g) => g.head.includes(f.issuerCode)).map((g) => g.sm3), [[sm3(withdrawn.bytes)]], "the list carries the file's SM3")
 
   const run = await runCli(['verify', path('kept.ofd'), path('withdrawn.ofd'), '--bundle', path('bundle.json'), '--jwks', path('jwks.json'), '--json'], { cwd: dir })
   t.equal(run.code, 1, run.stderr)
