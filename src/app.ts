@@ -19,6 +19,7 @@ import { connectionLimits, installDraining } from './draining.js'
 import { createLogger, maskPersonalData } from './logging.js'
 import { ProblemSchema, refuseUnstorableText } from './schemas.js'
 import { CertificateView } from './certificates/read.js'
+import { ReceiptSchema } from './audit/receipts.js'
 import { typeRoutes } from './types/routes.js'
 import { issuerRoutes } from './issuers/routes.js'
 import { certificateRoutes } from './certificates/routes.js'
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('preValidation', refuseUnstorableText)
   app.addSchema(ProblemSchema)
   app.addSchema(CertificateView)
+  app.addSchema(ReceiptSchema)
   app.decorateRequest('clientRequestId', null)
   app.addHook('onRequest', async (request, reply) => {
     const given = request.headers['x-request-id']

@@ -8,7 +8,7 @@ import { verifyItems } from '../verify/batch.js'
 import { createCertificateVerifier } from '../verify/certificate.js'
 import { createLiveClient } from '../verify/live.js'
 import { ofdTrustFromBundle } from '../verify/ofdFile.js'
-import { describeReceipt, verifyReceipt } from '../verify/receipt.js'
+import { describeReceipt, ReceiptError, verifyReceipt } from '../verify/receipt.js'
 import { describeBasis, describeVerdicts, summarise, verdictsJson, type BundleInfo } from '../verify/report.js'
 import { parseJwks, ServiceJwsError } from '../verify/serviceJws.js'
 import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
@@ -64,7 +64,7 @@ export function registerVerifyCommand(program: Command, io: CliIo): void {
     .option('--at <instant>', 'judge signing keys and their certificates at this instant (when you received the certificates) instead of now', instant)
     .option('--concurrency <n>', 'certificates verified at once, 1 to 256 (OFD files: no more than the cores)', integer(1, 256), 32)
     .option('--no-status', "set the bundle's status list aside: status is then not checked offline (exit 3 unless --url says it)")
-    .option('--receipt <file>', 'verify this receipt (typ zhengzhao-receipt+jws) against --jwks and print its claims')
+    .option('--receipt <file>', "verify this receipt (an answer's `receipt`: its Merkle-log proof, checked against the checkpoint it carries) against --jwks and print what it proves")
     .option('--json', 'print the results as JSON')
     .addHelpText(
       'after',
@@ -112,7 +112,7 @@ Examples:
   $ zhengzhao verify bulk.jwsl --bundle bundle.json --jwks jwks.json --json > report.json
   $ zhengzhao verify licence.jws --bundle bundle.json --jwks jwks.json --url https://zz.example.gov.cn
   $ zhengzhao verify 营业执照.ofd --bundle bundle.json --jwks jwks.json
-  $ zhengzhao verify --receipt receipt.jws --jwks jwks.json`,
+  $ zhengzhao verify --receipt lookup-answer.json --jwks jwks.json`,
     )
     .action((paths: string[], opts: VerifyOptions) => (opts.receipt !== undefined ? receiptMode(paths, opts, io) : certificateMode(paths, opts, io)))
 }
@@ -140,10 +140,10 @@ async function receiptMode(paths: string[], opts: VerifyOptions, io: CliIo): Pro
   const text = readText(io, opts.receipt!, 'receipt')
   try {
     const receipt = await verifyReceipt(text, jwks)
-    if (opts.json) printJson(io, { valid: true, header: receipt.header, claims: receipt.claims })
+    if (opts.json) printJson(io, { valid: true, ...receipt })
     else io.stdout(describeReceipt(receipt))
   } catch (err) {
-    if (!(err instanceof ServiceJwsError)) throw err
+    if (!(err instanceof ReceiptError)) throw err
     if (opts.json) printJson(io, { valid: false, code: err.code, message: err.message })
     throw new CliError(EXIT_FAILED, `INVALID receipt ${opts.receipt}: ${err.code}: ${err.message}`)
   }

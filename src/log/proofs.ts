@@ -53,13 +53,6 @@ export async function proofOfEntry(store: LogStore, entry: EntryRow, checkpoint:
   return { leafIndex: entry.leafIndex, leaf: b64(leaf), salt: b64(entry.salt), treeSize: checkpoint.size, inclusionProof: proof.map(b64), checkpoint: checkpoint.note }
 }
 
-/** The proof of a just-recorded event (src/audit/accessLog.ts) against the checkpoint that took it in. */
-export async function proofOfEvent(store: LogStore, eventId: number, checkpoint: StoredCheckpoint): Promise<EventProof> {
-  const [entry] = await store.eventsById([eventId])
-  if (!entry || entry.leafIndex >= checkpoint.size) throw new AppError('ACCESS_LOG_UNAVAILABLE')
-  return proofOfEntry(store, entry, checkpoint)
-}
-
 /** The opening of an entry's commitments, for whoever may see them. */
 export function openingOf(entry: EntryRow) {
   return { at: entry.at, kind: entry.kind, org: entry.actorOrg, sub: entry.actorSub, holderRef: entry.holderRef, ...eventBodyOf(entry) }

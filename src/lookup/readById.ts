@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { AccessLog } from '../audit/accessLog.js'
-import { signReceipt } from '../audit/receipts.js'
-import { proofOfEvent } from '../log/proofs.js'
+import { receiptFor } from '../audit/receipts.js'
 import type { FastifyRequest } from 'fastify'
 import type { CertificateReader, CertificateRow } from '../certificates/read.js'
 import { statusHistory } from '../certificates/repository.js'
@@ -54,17 +53,9 @@ export const readByIdRoute: FastifyPluginAsyncTypebox<Deps> = async (app, { read
       const row = await reader.byId(request.params.id)
       const { as, purpose, actor } = await authorizeRead(request, request.params.id, row, { grantsRepo, accessLog, config }, 'read')
       const view = reader.view(row!)
-      const recorded = await accessLog.record({ kind: 'access.read', ...actor, holderRef: row!.holderIndex, certificateIds: [view.id], details: { purpose: purpose ?? null, as, outcome: 'found' } })
+      const recorded = await accessLog.record({ kind: 'access.read', ...actor, holderRef: row!.holderIndex, certificateIds: [view.id], details: { purpose: purpose ?? null, as, outcome: 'found', returned: [{ id: view.id, sha256: view.jwsSha256 }] } })
       const history = (await statusHistory(db, view.id)).map((h) => ({ at: h.at.toISOString(), from: h.fromStatus, to: h.toStatus, reason: h.reason }))
-      const receipt = await signReceipt(config.serviceKeys, {
-        kind: 'read',
-        requester: { org: user.org, sub: user.sub },
-        holderRef: row!.holderIndex,
-        ...(purpose ? { purpose } : {}),
-        requestId: request.id,
-        certificates: [{ id: view.id, sha256: view.jwsSha256 }],
-      })
-      return { certificate: view, history, receipt, log: await proofOfEvent(app.transparencyLog.store, recorded.eventId, recorded.checkpoint) }
+      return { certificate: view, history, receipt: await receiptFor(app.transparencyLog.store, recorded) }
     },
   )
 }

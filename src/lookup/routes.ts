@@ -3,8 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { createAccessLog, maskedText } from '../audit/accessLog.js'
-import { signReceipt } from '../audit/receipts.js'
-import { EventProofSchema, proofOfEvent } from '../log/proofs.js'
+import { receiptFor } from '../audit/receipts.js'
 import { createCertificateReader } from '../certificates/read.js'
 import { AppError } from '../errors.js'
 import { createGrantRepository } from '../grants/repository.js'
@@ -20,7 +19,6 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   const reader = createCertificateReader(db, config.dataProtection)
   const grantsRepo = createGrantRepository(db)
   const accessLog = createAccessLog(db, app.transparencyLog, app.log)
-  app.addSchema(EventProofSchema)
   app.addSchema(LookupResult)
   const actorOf = (request: FastifyRequest) => ({ actorSub: request.user.sub, actorOrg: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
 
@@ -60,17 +58,15 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
         ...actorOf(request),
         holderRef,
         certificateIds,
-        details: { purpose, include, typeCodes: typeCodes ?? null, outcome: items.length > 0 ? 'found' : 'none' },
+        details: {
+          purpose,
+          include,
+          typeCodes: typeCodes ?? null,
+          outcome: items.length > 0 ? 'found' : 'none',
+          returned: items.map((i) => ({ id: i.id, sha256: i.jwsSha256 })),
+        },
       })
-      const receipt = await signReceipt(config.serviceKeys, {
-        kind: 'lookup',
-        requester: { org: request.user.org, sub: request.user.sub },
-        holderRef,
-        purpose,
-        requestId: request.id,
-        certificates: items.map((i) => ({ id: i.id, sha256: i.jwsSha256 })),
-      })
-      return { items, receipt, log: await proofOfEvent(app.transparencyLog.store, recorded.eventId, recorded.checkpoint) }
+      return { items, receipt: await receiptFor(app.transparencyLog.store, recorded) }
     },
   )
 

@@ -31,8 +31,7 @@ export const LookupBody = Type.Object(
 export const LookupResult = Type.Object(
   {
     items: Type.Array(Type.Ref('CertificateView')),
-    receipt: Type.String({ description: 'compact JWS (typ zhengzhao-receipt+jws) signed by the service key; verify with /.well-known/jwks.json' }),
-    log: Type.Ref('EventProof'),
+    receipt: Type.Ref('Receipt'),
   },
   { $id: 'LookupResult' },
 )
@@ -41,8 +40,7 @@ export const ReadResult = Type.Object(
   {
     certificate: Type.Ref('CertificateView'),
     history: Type.Array(Type.Object({ at: Type.String({ format: 'date-time' }), from: Type.String(), to: Type.String(), reason: Type.String() })),
-    receipt: Type.String(),
-    log: Type.Ref('EventProof'),
+    receipt: Type.Ref('Receipt'),
   },
   { $id: 'ReadResult' },
 )

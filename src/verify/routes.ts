@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { createAccessLog } from '../audit/accessLog.js'
-import { signReceipt } from '../audit/receipts.js'
+import { receiptFor, type Receipt } from '../audit/receipts.js'
 import type { CertificateStatus } from '../certificates/schemas.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
@@ -28,7 +28,7 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
         operationId: 'verifyCertificate',
         summary: 'Verify a certificate: a JWS, an identifier, or the printed fields of a paper copy (any authenticated caller)',
         description:
-          'Answers 200 with a GB/T 36906 result code (0–6), every check with its outcome (for a presented OFD file also `document`: verifyFile\'s 0/1/2 and every seal check; the file is matched by SM3 against the documents certificates carry, and a stored one is answered for its certificate), the stored status when the answer speaks for a stored certificate, and a signed receipt. The holder ID is never echoed. Every verification is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
+          'Answers 200 with a GB/T 36906 result code (0–6), every check with its outcome (for a presented OFD file also `document`: verifyFile\'s 0/1/2 and every seal check; the file is matched by SM3 against the documents certificates carry, and a stored one is answered for its certificate), the stored status when the answer speaks for a stored certificate, and a receipt: the proof that this verification is in the Merkle log. The holder ID is never echoed. Every verification is logged before the answer leaves; if it cannot be logged the answer is 503 with no data.',
         security: [{ bearer: [] }],
         body: VerifyBody,
         response: { 200: VerifyResultSchema, 503: Problem, ...authErrors() },
@@ -47,7 +47,7 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
               : await service.byFields(body, now)
       const { user } = request
       // Durable before the answer leaves: no verification without its log entry.
-      await accessLog.record({
+      const recorded = await accessLog.record({
         kind: 'access.verify',
         actorSub: user.sub,
         actorOrg: user.org,
@@ -55,13 +55,10 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
         clientRequestId: request.clientRequestId,
         holderRef: outcome.holderRef,
         certificateIds: outcome.certificateIds,
-        details: { result: outcome.result, by: outcome.by },
+        // `returned`: what the answer speaks for, with the SHA-256 of the stored form (and the SM3 of a presented file).
+        details: { result: outcome.result, by: outcome.by, returned: outcome.receipt.certificates },
       })
-      const receipt = await signReceipt(
-        config.serviceKeys,
-        { kind: 'verify', requester: { org: user.org, sub: user.sub }, requestId: request.id, result: outcome.result, ...outcome.receipt },
-        now,
-      )
+      const receipt = await receiptFor(app.transparencyLog.store, recorded)
       return answer(outcome, receipt)
     },
   )
@@ -75,7 +72,7 @@ function documentBytes(base64: string, maxBytes: number): Buffer {
   return bytes
 }
 
-function answer(o: VerifyOutcome, receipt: string) {
+function answer(o: VerifyOutcome, receipt: Receipt) {
   return {
     result: o.result,
     resultText: o.resultText,

@@ -105,7 +105,7 @@ export const VerifyResultSchema = Type.Object(
         { description: 'for a presented OFD file: what its seals gave' },
       ),
     ),
-    receipt: Type.String({ description: 'compact JWS (typ zhengzhao-receipt+jws, kind verify) signed by the service key; verify with /.well-known/jwks.json' }),
+    receipt: Type.Ref('Receipt'),
   },
   { $id: 'VerifyResult' },
 )

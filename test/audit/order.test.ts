@@ -69,8 +69,9 @@ t.test('a client-chosen x-request-id is a correlation hint, never the audit iden
     ],
     'each event keeps the service id; the client id sits beside it with its organisation',
   )
-  const receiptOf = (res: typeof a) => JSON.parse(Buffer.from(res.json().receipt.split('.')[1], 'base64url').toString()) as { requestId: string }
-  t.equal(receiptOf(a).requestId, a.headers['x-request-id'], 'receipts name the service id')
+  const receiptOf = (res: typeof a) => res.json().receipt.event as { request: string; clientRequest: string | null }
+  t.equal(receiptOf(a).request, a.headers['x-request-id'], 'receipts name the service id')
+  t.equal(receiptOf(a).clientRequest, 'shared-id-42', "and the client's beside it")
 
   t.test('auditors see both ids', async (t) => {
     const res = await f.app.inject({ method: 'GET', url: `/v1/audit/events?org=${orgA}`, headers: await bearer(['auditor'], { org: randomCreditCode() }) })

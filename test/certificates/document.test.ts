@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
+import { verifyReceipt } from '../../src/verify/receipt.js'
 import { bearer, randomCreditCode } from '../helpers/app.js'
 import { issuanceFixture, HOLDER_ID } from '../helpers/certs.js'
 import { makeSealedOfd, makeTamperedOfd, OFD_TAMPERINGS, zipFiles } from '../helpers/ofd.js'
@@ -40,9 +41,9 @@ t.test('a sealed OFD travels with its certificate', async (t) => {
     t.equal(got.headers['content-type'], 'application/ofd')
     t.equal(got.headers['cache-control'], 'no-store')
     t.same(got.rawPayload, made.bytes, 'byte for byte what the issuer pushed')
-    const receipt = String(got.headers['zhengzhao-receipt'])
-    const claims = JSON.parse(Buffer.from(receipt.split('.')[1]!, 'base64url').toString())
-    t.match(claims, { kind: 'read', certificates: [{ id: payload.id, documentSm3: sm3(made.bytes) }] })
+    const receipt = JSON.parse(Buffer.from(String(got.headers['zhengzhao-receipt']), 'base64url').toString())
+    const jwks = (await f.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()
+    t.match(await verifyReceipt(JSON.stringify(receipt), jwks), { form: 'proof', leaf: { kind: 'access.read' }, event: { details: { returned: [{ id: payload.id, documentSm3: sm3(made.bytes) }] } } })
     const events = await f.app.inject({ method: 'GET', url: `/v1/audit/events?certificateId=${encodeURIComponent(payload.id)}`, headers: await bearer(['auditor']) })
     t.ok(events.json().items.some((e: { kind: string; details?: { document?: boolean } }) => e.kind === 'access.read' && e.details?.document === true), 'the download is an access event')
     const noPurpose = await f.app.inject({ method: 'GET', url: `/v1/certificates/${payload.id}/document`, headers: readerAuth })
@@ -97,12 +98,12 @@ t.test('a sealed OFD travels with its certificate', async (t) => {
       const res = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: auditor, payload: { document: bytes.toString('base64') } })
       t.equal(res.statusCode, 200, res.body.slice(0, 300))
       t.notOk(res.body.includes(HOLDER_ID), 'the holder is never echoed')
-      return res.json() as { result: number; status?: string; document?: { code: number; checks: { check: string; outcome: string; reason?: string }[] }; certificate?: { id: string }; receipt: string }
+      return res.json() as { result: number; status?: string; document?: { code: number; checks: { check: string; outcome: string; reason?: string }[] }; certificate?: { id: string }; receipt: { event: { details: unknown } } }
     }
     const good = await verify(made.bytes)
     t.match(good, { result: 0, status: 'valid', certificate: { id: payload.id }, document: { code: 0 } })
     t.ok(good.document!.checks.every((c) => c.outcome === 'pass'), 'every seal check passes')
-    t.match(JSON.parse(Buffer.from(good.receipt.split('.')[1]!, 'base64url').toString()), { kind: 'verify', certificates: [{ id: payload.id, documentSm3: sm3(made.bytes) }] })
+    t.match(good.receipt.event.details, { result: 0, returned: [{ id: payload.id, documentSm3: sm3(made.bytes) }] })
     const sealedNotStored = makeSealedOfd({ signer: sealer, maker })
     t.match(await verify(sealedNotStored.bytes), { result: 5, document: { code: 0 } }, 'sound seals, but no certificate carries the file: 5')
     const altered = makeTamperedOfd('page-byte-changed', { signer: sealer, maker })

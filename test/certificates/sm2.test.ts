@@ -129,7 +129,7 @@ t.test('SM2 certificates from registration to offline verification', async (t) =
   })
 })
 
-t.test('an SM2 service key signs receipts and the trust bundle; openssl verifies the receipt', async (t) => {
+t.test("an SM2 service key signs checkpoints and the trust bundle; openssl verifies the receipt's checkpoint", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'zz-sm2-service-'))
   const service = opensslSm2Key()
   writeFileSync(join(dir, 'service-sm2.pem'), service.privateKeyPem)
@@ -141,18 +141,22 @@ t.test('an SM2 service key signs receipts and the trust bundle; openssl verifies
   t.equal((await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { certificate: jws } })).statusCode, 201)
   const res = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: await bearer(['auditor']), payload: { certificate: jws } })
   t.equal(res.statusCode, 200, res.body)
-  const receipt = res.json().receipt as string
-  const [h, p, s] = receipt.split('.') as [string, string, string]
-  t.match(JSON.parse(Buffer.from(h, 'base64url').toString()), { alg: 'SM2', typ: 'zhengzhao-receipt+jws' })
-  t.ok(opensslSm2Verifies(`${h}.${p}`, rawToDer(Buffer.from(s, 'base64url')), service.publicKeyPem), 'openssl verifies the SM2 receipt')
-  t.notOk(opensslSm2Verifies(`${h}.${p}x`, rawToDer(Buffer.from(s, 'base64url')), service.publicKeyPem), 'and not an altered one')
+  const receipt = res.json().receipt as { checkpoint: string }
+  // An SM2 service key signs each checkpoint with a signature line of its own (type 0xff "zhengzhao/sm2-sm3").
+  const [text, lines] = [receipt.checkpoint.slice(0, receipt.checkpoint.lastIndexOf('\n\n') + 1), receipt.checkpoint.slice(receipt.checkpoint.lastIndexOf('\n\n') + 2).trim().split('\n')]
+  t.equal(lines.length, 1, 'one key, one signature line')
+  const sig = Buffer.from(lines[0]!.split(' ')[2]!, 'base64').subarray(4)
+  t.equal(sig.length, 64, 'r ‖ s')
+  t.ok(opensslSm2Verifies(text, rawToDer(sig), service.publicKeyPem), "openssl verifies the checkpoint's SM2 signature")
+  t.notOk(opensslSm2Verifies(text.replace(/\n\d+\n/, '\n0\n'), rawToDer(sig), service.publicKeyPem), 'and not an altered one')
   // The CLI checks the receipt and an SM2-signed bundle with the JWKS alone.
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwks))
-  writeFileSync(join(dir, 'receipt.jws'), receipt)
-  const checked = await runCli(['verify', '--receipt', join(dir, 'receipt.jws'), '--jwks', join(dir, 'jwks.json')])
+  writeFileSync(join(dir, 'receipt.json'), res.body)
+  const checked = await runCli(['verify', '--receipt', join(dir, 'receipt.json'), '--jwks', join(dir, 'jwks.json')])
   t.equal(checked.code, 0, checked.stdout + checked.stderr)
-  writeFileSync(join(dir, 'receipt.jws'), `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`)
-  t.equal((await runCli(['verify', '--receipt', join(dir, 'receipt.jws'), '--jwks', join(dir, 'jwks.json')])).code, 1, 'an altered SM2 receipt fails')
+  const forged = { ...res.json(), receipt: { ...receipt, checkpoint: receipt.checkpoint.replace(/\n\d+\n/, '\n1\n') } }
+  writeFileSync(join(dir, 'receipt.json'), JSON.stringify(forged))
+  t.equal((await runCli(['verify', '--receipt', join(dir, 'receipt.json'), '--jwks', join(dir, 'jwks.json')])).code, 1, 'an altered SM2 checkpoint fails')
   writeFileSync(join(dir, 'bundle.json'), (await f.app.inject({ method: 'GET', url: '/v1/trust-bundle', headers: await bearer(['auditor']) })).body)
   writeFileSync(join(dir, 'cert.jws'), jws)
   const offline = await runCli(['verify', join(dir, 'cert.jws'), '--bundle', join(dir, 'bundle.json'), '--jwks', join(dir, 'jwks.json')])

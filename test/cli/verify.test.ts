@@ -110,25 +110,24 @@ t.test('zhengzhao verify', async (t) => {
 
   t.test('receipts', async (t) => {
     const a = await f.app.inject({ method: 'POST', url: '/v1/verify', headers: auth, payload: { certificate: (await pushed(f)).trim() } })
-    const answer = a.json() as { receipt: string }
-    writeFileSync(path('receipt.jws'), answer.receipt)
+    const answer = a.json() as { receipt: Record<string, unknown> & { event: { details: Record<string, unknown> } } }
+    writeFileSync(path('receipt.json'), JSON.stringify(answer.receipt))
     writeFileSync(path('answer.json'), a.body)
-    const run = await runCli(['verify', '--receipt', path('receipt.jws'), '--jwks', path('jwks.json')])
+    const run = await runCli(['verify', '--receipt', path('receipt.json'), '--jwks', path('jwks.json')])
     t.equal(run.code, 0, run.stderr)
-    t.match(run.stdout, /VALID receipt/)
-    t.match(run.stdout, /kind: +verify/)
+    t.match(run.stdout, /VALID receipt: leaf \d+ is in the log/)
+    t.match(run.stdout, /kind: +access\.verify/)
     t.match(run.stdout, /result: +0/)
     t.equal((await runCli(['verify', '--receipt', path('answer.json'), '--jwks', path('jwks.json')])).code, 0, 'a saved API answer works too')
-    const json = await runCli(['verify', '--receipt', path('receipt.jws'), '--jwks', path('jwks.json'), '--json'])
-    t.match(JSON.parse(json.stdout), { valid: true, header: { typ: 'zhengzhao-receipt+jws' }, claims: { kind: 'verify', result: 0 } })
+    const json = await runCli(['verify', '--receipt', path('receipt.json'), '--jwks', path('jwks.json'), '--json'])
+    t.match(JSON.parse(json.stdout), { valid: true, form: 'proof', leaf: { kind: 'access.verify' }, event: { details: { result: 0 } } })
 
-    const [rh, , rs] = answer.receipt.split('.')
-    writeFileSync(path('forged.jws'), `${rh}.${Buffer.from('{"iss":"zhengzhao","iat":1,"kind":"verify","result":0}').toString('base64url')}.${rs}`)
-    const forged = await runCli(['verify', '--receipt', path('forged.jws'), '--jwks', path('jwks.json')])
+    writeFileSync(path('forged.json'), JSON.stringify({ ...answer.receipt, event: { ...answer.receipt.event, details: { ...answer.receipt.event.details, result: 3 } } }))
+    const forged = await runCli(['verify', '--receipt', path('forged.json'), '--jwks', path('jwks.json')])
     t.equal(forged.code, 1)
-    t.match(forged.stderr, /INVALID receipt .*SIGNATURE_INVALID/)
-    t.equal((await runCli(['verify', '--receipt', path('receipt.jws')])).code, 2, 'no --jwks')
-    t.equal((await runCli(['verify', '--receipt', path('receipt.jws'), '--jwks', path('missing.json')])).code, 2)
+    t.match(forged.stderr, /INVALID receipt .*OPENING_MISMATCH/)
+    t.equal((await runCli(['verify', '--receipt', path('receipt.json')])).code, 2, 'no --jwks')
+    t.equal((await runCli(['verify', '--receipt', path('receipt.json'), '--jwks', path('missing.json')])).code, 2)
   })
 
   t.test('--url adds the live status', async (t) => {

@@ -37,12 +37,12 @@ t.test('two service instances on one PostgreSQL under lookup load keep one consi
   }
   let proved = 0
   for (const res of answers) {
-    const log = res.json().log as { leafIndex: number; leaf: string; inclusionProof: string[]; checkpoint: string }
+    const log = res.json().receipt as { leafIndex: number; leaf: string; inclusionProof: string[]; checkpoint: string }
     const cp = parse(log.checkpoint)
     if (verifyInclusion(log.leafIndex, cp.size, hashLeaf(b64(log.leaf)), log.inclusionProof.map(b64), cp.root).ok) proved++
   }
   t.equal(proved, answers.length, "every answer's proof verifies against the checkpoint it carries")
-  const leaves = new Set(answers.map((r) => r.json().log.leafIndex as number))
+  const leaves = new Set(answers.map((r) => r.json().receipt.leafIndex as number))
   t.equal(leaves.size, answers.length, 'no two answers share a leaf')
 
   const notes = await rowsOf<{ size: string; note: string }>(databases[1]!.db, sql`select c.size::text as size, c.note from log_checkpoints c where c.size > ${String(before)}::bigint order by c.size`)

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { bearer, randomCreditCode } from '../helpers/app.js'
 import { issuanceFixture } from '../helpers/certs.js'
+import { opensslVerifiesCheckpoint } from '../helpers/receipts.js'
 
 /** Verifies an Ed25519 compact JWS with the openssl CLI alone, given the public key PEM. */
 function opensslVerifies(jws: string, publicKeyPem: string): boolean {
@@ -22,7 +23,7 @@ function opensslVerifies(jws: string, publicKeyPem: string): boolean {
   }
 }
 
-t.test('a looked-up certificate and its receipt verify with openssl alone', async (t) => {
+t.test("a looked-up certificate and its receipt's checkpoint verify with openssl alone", async (t) => {
   const f = await issuanceFixture(t)
   const key = f.pki.issue({ keyType: 'ed25519' })
   t.equal((await f.app.inject({ method: 'POST', url: `/v1/issuers/${f.issuerCode}/keys`, headers: f.adminAuth, payload: { certificate: key.chainPem } })).statusCode, 201)
@@ -50,5 +51,6 @@ t.test('a looked-up certificate and its receipt verify with openssl alone', asyn
   // The service's public key, from the JWKS, as PEM.
   const jwk = (await f.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json().keys[0]
   const servicePem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
-  t.ok(opensslVerifies(receipt, servicePem), 'the receipt verifies with openssl')
+  t.ok(opensslVerifiesCheckpoint(receipt.checkpoint, servicePem), "the receipt's checkpoint verifies with openssl")
+  t.notOk(opensslVerifiesCheckpoint(receipt.checkpoint, servicePem, (text) => text.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`)), 'and one with another tree size does not')
 })

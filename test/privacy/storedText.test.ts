@@ -1,6 +1,5 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { rowsOf } from '../../src/db/client.js'
 import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { issuanceFixture, HOLDER_ID, OTHER_HOLDER_ID } from '../helpers/certs.js'
@@ -38,7 +37,7 @@ t.test('no ID number in clear in any table, nor in a receipt', async (t) => {
   t.equal(type.statusCode, 201, type.body)
   t.match(type.json(), { name: '证照 110101********0010', description: '示例 110105********002X' }, 'a type\'s name and description are stored masked')
 
-  const receipts: string[] = []
+  const receipts: { event: unknown }[] = []
   const read = await f.app.inject({ method: 'GET', url: `/v1/certificates/${mine}`, headers: { ...holder, 'x-request-id': HOLDER_ID } })
   t.equal(read.statusCode, 200, read.body)
   receipts.push(read.json().receipt)
@@ -65,15 +64,14 @@ t.test('no ID number in clear in any table, nor in a receipt', async (t) => {
   const revoke = await f.app.inject({ method: 'POST', url: `/v1/issuers/${f.issuerCode}/keys/${f.key.kid}/revoke`, headers: f.adminAuth, payload: { reason: 'retired', comment: `经办人 ${THIRD}` } })
   t.equal(revoke.statusCode, 200, revoke.body)
 
-  t.test('the receipts sign a keyed hash for a personal subject', async (t) => {
-    const [readReceipt, verifyReceipt, lookupReceipt] = receipts.map((r) => decodeJwt(r) as { requester: { sub: string }; purpose?: { reason: string } })
-    t.equal(decodeProtectedHeader(receipts[0]!).typ, 'zhengzhao-receipt+jws')
-    t.match(readReceipt!.requester.sub, /^h:[A-Za-z0-9_-]{43}$/)
-    t.equal(verifyReceipt!.requester.sub, readReceipt!.requester.sub, 'the same holder, the same hash')
-    t.match(lookupReceipt!.requester.sub, /^h:[A-Za-z0-9_-]{43}$/)
-    t.not(lookupReceipt!.requester.sub, readReceipt!.requester.sub)
-    t.equal(lookupReceipt!.purpose!.reason, '核验 110105********002X 与 110101********001X 的材料', 'the signed reason is the stored one')
-    for (const r of receipts) for (const s of SECRETS) t.notOk(JSON.stringify(decodeJwt(r)).includes(s))
+  t.test('the receipts carry a keyed hash for a personal subject', async (t) => {
+    const [readReceipt, verifyReceipt, lookupReceipt] = receipts.map((r) => r.event as { sub: string; details: { purpose?: { reason: string } } })
+    t.match(readReceipt!.sub, /^h:[A-Za-z0-9_-]{43}$/)
+    t.equal(verifyReceipt!.sub, readReceipt!.sub, 'the same holder, the same hash')
+    t.match(lookupReceipt!.sub, /^h:[A-Za-z0-9_-]{43}$/)
+    t.not(lookupReceipt!.sub, readReceipt!.sub)
+    t.equal(lookupReceipt!.details.purpose!.reason, '核验 110105********002X 与 110101********001X 的材料', 'the recorded reason is the stored one')
+    for (const r of receipts) for (const s of SECRETS) t.notOk(JSON.stringify(r).includes(s))
   })
 
   t.test('the events keep who acted, as a hash, and the staff member in clear', async (t) => {

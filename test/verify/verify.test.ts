@@ -14,7 +14,7 @@ interface Answer {
   checks: Check[]
   status?: string
   certificate?: { id: string; version: number }
-  receipt: string
+  receipt: { event: { details: Record<string, unknown> } }
 }
 
 type Payload = ReturnType<IssuanceFixture['payload']>
