@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
-import { HOLDER_ID, HOLDER_NAME } from '../helpers/certs.js'
+import { HOLDER_ID, HOLDER_NAME, issuanceFixture } from '../helpers/certs.js'
+import { makeSealedOfd, makeTamperedOfd } from '../helpers/ofd.js'
 import { newVerificationCode } from '../../src/public/codes.js'
 import { scanFixture } from './fixture.js'
 
@@ -50,4 +52,24 @@ t.test('POST /v1/public/verify: no token, the result, the checks and the status,
     t.ok(publicOnes.every((i) => i.kind === 'access.verify' && i.organisation.code === null))
     t.same(new Set(publicOnes.map((i) => i.log?.opening.details.via)), new Set(['jws', 'code']))
   })
+})
+
+t.test('POST /v1/public/verify {document}: a presented sealed OFD file, no token', async (t) => {
+  const f = await issuanceFixture(t, {}, { sm2: true })
+  const sealer = f.pki.issue({ keyType: 'sm2', subjectCN: 'Zhengzhao test sealing key' })
+  const maker = f.pki.issue({ keyType: 'sm2', subjectCN: 'Zhengzhao test seal maker' })
+  t.equal((await f.app.inject({ method: 'POST', url: `/v1/issuers/${f.issuerCode}/keys`, headers: f.adminAuth, payload: { certificate: sealer.chainPem } })).statusCode, 201)
+  const made = makeSealedOfd({ signer: sealer, maker })
+  const payload = { ...f.payload(), document: { mediaType: 'application/ofd' as const, sm3: createHash('sm3').update(made.bytes).digest('hex'), size: made.bytes.length } }
+  const push = await f.app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { certificate: await f.sign(payload), document: made.bytes.toString('base64') } })
+  t.equal(push.statusCode, 201, push.body.slice(0, 400))
+  const verify = (bytes: Buffer) => f.app.inject({ method: 'POST', url: '/v1/public/verify', payload: { document: bytes.toString('base64') } })
+  const good = await verify(made.bytes)
+  t.equal(good.statusCode, 200)
+  t.match(good.json(), { result: 0, status: 'valid', certificate: { id: payload.id }, document: { code: 0 } })
+  t.notMatch(good.body, HOLDER_ID)
+  t.notMatch(good.body, HOLDER_NAME)
+  t.match((await verify(makeTamperedOfd('page-byte-changed', { signer: sealer, maker }).bytes)).json(), { result: 6, document: { code: 2 } })
+  const bad = await f.app.inject({ method: 'POST', url: '/v1/public/verify', payload: { document: 'not base64!' } })
+  t.equal(bad.statusCode, 400)
 })
