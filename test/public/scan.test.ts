@@ -70,14 +70,6 @@ t.test('scan-to-verify, JSON form', async (t) => {
     t.notMatch(res.body, unknown)
   })
 
-  t.test('10,000 random codes find nothing', async (t) => {
-    let found = 0
-    for (let i = 0; i < 10_000; i++) {
-      const res = await f.app.inject({ method: 'GET', url: `/v1/public/verification/${newVerificationCode()}` })
-      if (res.statusCode !== 404) found++
-    }
-    t.equal(found, 0)
-  })
 })
 
 t.test('every scan is an access event the holder sees', async (t) => {
