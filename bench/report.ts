@@ -9,6 +9,7 @@ import type { Machine } from './machine.js'
 import type { ProfileSummary } from './profile.js'
 import type { ScaleResult } from './scale.js'
 import type { OfdFigures } from './ofd.js'
+import type { LogFigures } from './log.js'
 import type { Measurement } from './scenarios.js'
 
 export interface Target {
@@ -49,6 +50,8 @@ export interface RunReport {
   sm2?: Sm2Figures | undefined
   /** --ofd: certificates carrying their sealed OFD file, pushed, against the same files verified alone. */
   ofd?: OfdFigures | undefined
+  /** The Merkle log: events appended per second under the lookups, and a backlog on PostgreSQL (runs before the log: absent). */
+  log?: LogFigures | undefined
 }
 
 export interface Sm2Figures {
@@ -120,6 +123,19 @@ export function sm2Table(r: RunReport): string {
   ].join('\n')
 }
 
+/** The Merkle log: every lookup's access event appended (and signed into a checkpoint) before its answer. */
+export function logTable(r: RunReport): string {
+  const l = r.log
+  if (!l) return ''
+  const lines = [
+    '| Merkle log | measured |',
+    '|---|---|',
+    `| events appended while the lookup rounds ran (each answer waits for its event in a signed checkpoint) | ${n0(l.sizeAfter - l.sizeBefore)} in ${l.lookupSeconds.toFixed(1)} s: **${n0(l.appendedPerSecond)}/s** (tree size ${n0(l.sizeAfter)}) |`,
+  ]
+  if (l.backlog) lines.push(`| a backlog of ${n0(l.backlog.count)} events written straight into \`audit_events\`, appended by the service for one request that waits for them all | ${l.backlog.seconds.toFixed(2)} s: **${n0(l.backlog.perSecond)} events/s** |`)
+  return lines.join('\n')
+}
+
 /** --ofd: the bulk load of certificates with their sealed file against verifying the files alone, and one file's cost. */
 export function ofdTable(r: RunReport): string {
   const o = r.ofd
@@ -174,7 +190,7 @@ function section(r: RunReport): string {
 - Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; ${m.database}. Shared and noisy: the service, the baseline, the database and autocannon all run on these ${m.cpus} cores.
 - Command: \`${r.command}\`
 - Service: \`${serviceCommand(r.variant)}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? ', PostgreSQL pool of 10' : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
-- Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (${r.signAlg ?? 'RS256'}, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}${r.sm2 ? `\n- SM2: the bench issuer's key is SM2, certified SM2-with-SM3 by the development SM2 root with the openssl CLI; the service signs receipts with an SM2 service key (SERVICE_KEYS), then runs lookup and verify again with the Ed25519 one; SM2_THREADS=${r.sm2.threads}.` : ''}
+- Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (${r.signAlg ?? 'RS256'}, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}${r.sm2 ? `\n- SM2: the bench issuer's key is SM2, certified SM2-with-SM3 by the development SM2 root with the openssl CLI; the service signs the log's checkpoints with an SM2 service key (SERVICE_KEYS), then runs lookup and verify again with the Ed25519 one; SM2_THREADS=${r.sm2.threads}.` : ''}
 - Scenarios: ${r.options.connections} connections, ${r.options.warmupSeconds} s warm-up (dropped), then ${r.options.durationSeconds} s measured; baseline and lookup alternate for ${r.options.rounds} round(s). Latencies are per response, 2xx only.
 
 ${resultsTable(r)}
@@ -182,7 +198,7 @@ ${resultsTable(r)}
 ${cpuTable(r)}
 
 ${targetsTable(r)}
-${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+${r.log ? `\n${logTable(r)}\n` : ''}${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 }
 
 const SECTION = /<!-- bench-section (\S+) -->\n([\s\S]*?)<!-- \/bench-section -->\n?/g

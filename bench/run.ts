@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { killAllChildren, REPO } from './processes.js'
-import { cpuTable, ofdTable, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
+import { cpuTable, logTable, ofdTable, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
 import { runSuite } from './suite.js'
 
 const { values: args } = parseArgs({
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
     const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
-    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
+    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.log ? `${logTable(report)}\n\n` : ''}${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)
       log(`wrote ${args.out}`)

@@ -1,5 +1,6 @@
 // One benchmark run, start to finish: service, data set, baseline, scenarios. Every process it
 // starts is registered in `cleanups` the moment it exists, so the caller stops it whatever happens.
+import { appendBacklog, treeSize, type LogFigures } from './log.js'
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -83,7 +84,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const serviceArgv = [...o.nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
   const sm2 = o.sm2 ? { ...o.sm2, ...makeSm2Material(scratchDir('zhengzhao-bench-sm2-', cleanups)) } : undefined
   const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(o.ofd ? { OFD_THREADS: String(o.ofd.threads) } : {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
-  // SM2: the service signs receipts with an SM2 key and checks SM2 signatures on its worker pool.
+  // SM2: the service signs the log's checkpoints with an SM2 key and checks SM2 signatures on its worker pool.
   let serviceEnv = sm2 ? { ...baseEnv, SERVICE_KEYS: sm2.serviceKeyFile, SM2_THREADS: String(sm2.threads) } : baseEnv
   let service: Child | undefined
   let idleRssBytes = 0
@@ -180,10 +181,20 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const baselines: Measurement[] = []
   const lookups: Measurement[] = []
   const keyTag = sm2 ? ' (SM2 service key)' : ''
+  const logStart = { size: await treeSize(service!.url), at: performance.now() }
   for (let round = 1; round <= o.run.rounds; round++) {
     const tag = o.run.rounds > 1 ? ` (round ${round})` : ''
     baselines.push(await run({ name: `baseline: bare Fastify + prepared point lookup${tag}`, url: baseline.url, path: '/baseline', headers: {}, body: lookupBody }))
     lookups.push(await run({ name: `POST /v1/lookup${keyTag}${tag}`, url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }))
+  }
+  const logEnd = { size: await treeSize(service!.url), at: performance.now() }
+  const lookupSeconds = (logEnd.at - logStart.at) / 1000
+  const logFigures: LogFigures = { sizeBefore: logStart.size, sizeAfter: logEnd.size, lookupSeconds, appendedPerSecond: (logEnd.size - logStart.size) / lookupSeconds }
+  log(`Merkle log: ${logEnd.size - logStart.size} events appended during the lookups (${logFigures.appendedPerSecond.toFixed(0)}/s); tree size ${logEnd.size}`)
+  if (databaseUrl) {
+    const lookupOnce = () => fetch(`${service!.url}/v1/lookup`, { method: 'POST', headers: { ...auth(readerToken), 'content-type': 'application/json' }, body: lookupBody() })
+    logFigures.backlog = await appendBacklog(databaseUrl, service!.url, 20_000, lookupOnce)
+    log(`Merkle log: a backlog of ${logFigures.backlog!.count} events appended in ${logFigures.backlog!.seconds.toFixed(2)} s (${logFigures.backlog!.perSecond.toFixed(0)}/s)`)
   }
   const verifyBody = () => JSON.stringify({ id: loaded.ids[Math.floor(Math.random() * apiRows)] })
   const verify = await run({ name: `POST /v1/verify {id}${keyTag}`, url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: verifyBody })
@@ -244,7 +255,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,
-    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, signAlg: signer.alg, sm2: sm2Report, ofd,
+    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, signAlg: signer.alg, sm2: sm2Report, ofd, log: logFigures,
   }
 }
 

@@ -65,3 +65,12 @@ t.test('the SM2 variant has its own section with its SM2 figures', async (t) => 
   const before = text.slice(0, text.indexOf('<!-- bench-section postgres-20000-sm2'))
   t.notMatch(before.slice(before.indexOf('<!-- bench-section postgres-20000-')), '| SM2 |', 'the plain run has no SM2 table')
 })
+
+t.test('the Merkle log figures appear when a run has them, and a run from before the log shows none', async (t) => {
+  const { logTable } = await import('../../bench/report.js')
+  t.equal(logTable({ ...real, log: undefined }), '', 'runs before the log')
+  const table = logTable({ ...real, log: { sizeBefore: 1000, sizeAfter: 13_000, lookupSeconds: 12, appendedPerSecond: 1000, backlog: { count: 20_000, seconds: 2.5, perSecond: 8000 } } })
+  t.match(table, /12,000 in 12\.0 s: \*\*1,000\/s\*\* \(tree size 13,000\)/)
+  t.match(table, /a backlog of 20,000 events .* 2\.50 s: \*\*8,000 events\/s\*\*/)
+  t.notMatch(logTable({ ...real, log: { sizeBefore: 0, sizeAfter: 10, lookupSeconds: 1, appendedPerSecond: 10 } }), /backlog/, 'no backlog on PGlite')
+})
