@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
 import { DEFAULT_RETRY, postBatch } from './pushClient.js'
@@ -35,7 +38,7 @@ export function registerPushCommand(program: Command, io: CliIo): void {
   program
     .command('push')
     .description('push signed certificates (.jws files, .jwsl files of one JWS per line, or folders of them) to the service')
-    .argument('<paths...>', '.jws or .jwsl files, or folders walked recursively for them')
+    .argument('<paths...>', '.jws or .jwsl files, folders walked recursively for them, or - for JWS Lines on stdin')
     .option('--url <url>', `the service (default: $${URL_ENV}, else ${DEFAULT_URL})`)
     .option('--token <token>', `issuer bearer token (default: $${TOKEN_ENV}, which other local users cannot see)`)
     .option('--batch-size <n>', 'certificates per request, 1 to 1000', integer(1, 1000), 500)
@@ -62,7 +65,8 @@ Examples:
   $ zhengzhao push licence.jws
   $ export ${URL_ENV}=https://zhengzhao.example.gov.cn; zhengzhao push ./out/
   $ zhengzhao push ./out/ --url https://zhengzhao.example.gov.cn --batch-size 1000 --concurrency 4
-  $ zhengzhao push bulk-2025-05.jwsl --json > push-report.json`,
+  $ zhengzhao push bulk-2025-05.jwsl --json > push-report.json
+  $ zhengzhao sign bulk.jsonl --key issuer.private.pem | zhengzhao push -`,
     )
     .action((paths: string[], opts: PushOptions) => push(paths, opts, io))
 }
@@ -71,15 +75,16 @@ Examples:
  * How many certificates the files hold (one streaming pass, for the progress bar), refusing
  * certificate JSON: a payload is pushed signed, so its file needs "zhengzhao sign" first.
  */
-async function countSigned(files: string[], cwd: string): Promise<number> {
+async function countSigned(inputs: Inputs, cwd: string): Promise<number> {
   let n = 0
   const unsigned = new Set<string>()
-  for await (const item of readItems(files, cwd)) {
+  for await (const item of readNamedItems(inputs, cwd)) {
     n++
     if (item.jws.startsWith('{')) unsigned.add(item.file)
   }
   if (unsigned.size > 0) {
     const first = [...unsigned][0]!
+    if (first === 'stdin') throw usageError('stdin: certificate JSON, not signed JWS; sign it first: ... | zhengzhao sign - --key ISSUER-KEY.pem | zhengzhao push -')
     const signed = first.replace(/\.(json|jsonl|ndjson)$/i, '') + (/\.(jsonl|ndjson)$/i.test(first) ? '.jwsl' : '.jws')
     throw usageError(
       `${[...unsigned].join(', ')}: certificate JSON, not a signed JWS; sign it first: ` +
@@ -87,6 +92,36 @@ async function countSigned(files: string[], cwd: string): Promise<number> {
     )
   }
   return n
+}
+
+interface Inputs {
+  files: string[]
+  /** Where stdin was copied (push reads its inputs twice: to count, then to send). */
+  stdinCopy?: string
+  dispose(): void
+}
+
+/** The input files, `-` standing for stdin (JWS Lines), copied to a private temporary file. */
+async function inputsOf(paths: string[], io: CliIo): Promise<Inputs> {
+  if (paths.filter((p) => p === '-').length > 1) throw usageError('- (stdin) can be given once')
+  if (!paths.includes('-')) return { files: findInputFiles(paths, io.cwd), dispose: () => {} }
+  const chunks: Buffer[] = []
+  for await (const chunk of io.stdin ?? process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  const dir = mkdtempSync(join(tmpdir(), 'zhengzhao-push-'))
+  const stdinCopy = join(dir, 'stdin.jwsl')
+  writeFileSync(stdinCopy, Buffer.concat(chunks), { mode: 0o600 })
+  const dispose = () => rmSync(dir, { recursive: true, force: true })
+  try {
+    return { files: paths.flatMap((p) => (p === '-' ? [stdinCopy] : findInputFiles([p], io.cwd))), stdinCopy, dispose }
+  } catch (err) {
+    dispose()
+    throw err
+  }
+}
+
+/** readItems, with the stdin copy named "stdin" in the report. */
+async function* readNamedItems(inputs: Inputs, cwd: string): AsyncGenerator<PushItem> {
+  for await (const item of readItems(inputs.files, cwd)) yield inputs.stdinCopy !== undefined && resolve(cwd, item.file) === inputs.stdinCopy ? { ...item, file: 'stdin' } : item
 }
 
 function batchEndpoint(base: string): string {
@@ -110,10 +145,19 @@ async function push(paths: string[], opts: PushOptions, io: CliIo): Promise<void
   const token = (opts.token ?? io.env[TOKEN_ENV] ?? '').trim()
   if (token === '') throw usageError(`no token: pass --token or set ${TOKEN_ENV}`)
   const endpoint = batchEndpoint(serviceUrl(opts.url, io))
-  const files = findInputFiles(paths, io.cwd)
+  const inputs = await inputsOf(paths, io)
+  try {
+    await pushInputs(paths, inputs, { endpoint, token }, opts, io)
+  } finally {
+    inputs.dispose()
+  }
+}
+
+async function pushInputs(paths: string[], inputs: Inputs, target: { endpoint: string; token: string }, opts: PushOptions, io: CliIo): Promise<void> {
+  const { endpoint, token } = target
   let total: number
   try {
-    total = await countSigned(files, io.cwd)
+    total = await countSigned(inputs, io.cwd)
   } catch (err) {
     throw asInputError(err)
   }
@@ -122,7 +166,7 @@ async function push(paths: string[], opts: PushOptions, io: CliIo): Promise<void
   const started = Date.now()
   const tally = new PushTally()
   const progress = startProgress(io, total, 'pushing')
-  const batches = inBatches(readItems(files, io.cwd), opts.batchSize)
+  const batches = inBatches(readNamedItems(inputs, io.cwd), opts.batchSize)
   const stop = new AbortController()
   let fatal: unknown
   let reached = false

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
+import { main } from '../../src/cli/main.js'
 import { backoffMs, retryAfterMs } from '../../src/cli/pushClient.js'
 import { ID_NUMBER, runCli } from './fixtures/cli.js'
 
@@ -306,4 +308,24 @@ t.test('backoff grows exponentially with jitter, capped; Retry-After in seconds 
   t.equal(retryAfterMs(null), undefined)
   t.equal(retryAfterMs('soon'), undefined)
   t.equal(retryAfterMs('999999'), 5 * 60_000, 'never longer than 5 minutes')
+})
+
+t.test('- reads JWS Lines from stdin; rejections are named stdin:line', async (t) => {
+  const { url, received } = await fakeServer(t)
+  const cwd = t.testdir({ 'a.jws': jws('ok', 9) })
+  const run = async (argv: string[], input: string) => {
+    let stdout = ''
+    let stderr = ''
+    const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), env: { ZHENGZHAO_TOKEN: TOKEN, ZHENGZHAO_URL: url }, cwd, stdin: Readable.from([input]) })
+    return { code, stdout, stderr }
+  }
+  const res = await run(['push', '-', 'a.jws'], lines(jws('ok', 1), jws('bad', 2)))
+  t.equal(res.code, 1)
+  t.match(res.stdout, /3 certificate\(s\).*2 created, 0 unchanged, 1 rejected/)
+  t.match(res.stdout, / {2}stdin:2 {2}422 INVALID_CERTIFICATE\n/)
+  t.same(received.flatMap((r) => r.certificates), [jws('ok', 1), jws('bad', 2), jws('ok', 9)])
+  const unsigned = await run(['push', '-'], '{"id":"x"}\n')
+  t.equal(unsigned.code, 2)
+  t.match(unsigned.stderr, /sign it first: .*zhengzhao sign - --key ISSUER-KEY\.pem \| zhengzhao push -/)
+  noPersonalData(t, res.stdout + res.stderr)
 })
