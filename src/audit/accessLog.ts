@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { rowsOf, type Db } from '../db/client.js'
 import type { TransparencyLog } from '../log/integrator.js'
-import type { StoredCheckpoint } from '../log/store.js'
+import type { AppendedLeaf, StoredCheckpoint } from '../log/store.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { AppError } from '../errors.js'
 import { maskIdNumbersIn } from '../ids/index.js'
@@ -26,6 +26,8 @@ export interface AccessEvent {
 export interface RecordedEvent {
   eventId: number
   checkpoint: StoredCheckpoint
+  /** The leaf and its proof, when this process appended it (else the store has them). */
+  leaf?: AppendedLeaf | undefined
 }
 
 export interface AccessLog {
@@ -99,8 +101,11 @@ export function createAccessLog(db: Db, tlog: TransparencyLog, log?: { error(obj
 
   // The group is durable; the answers wait until an append has put it in the tree.
   async function integrate(group: Pending[], ids: number[]): Promise<void> {
-    const checkpoint = await tlog.integrate()
-    group.forEach((p, i) => p.resolve({ eventId: ids[i]!, checkpoint }))
+    const { checkpoint, appended } = await tlog.integrate()
+    group.forEach((p, i) => {
+      const leaf = appended.get(ids[i]!)
+      p.resolve({ eventId: ids[i]!, checkpoint: leaf?.checkpoint ?? checkpoint, leaf })
+    })
   }
 
   async function flush(): Promise<void> {

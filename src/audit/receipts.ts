@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { eventBodyOf } from '../log/leaf.js'
+import { eventBodyOf, leafOf } from '../log/leaf.js'
 import { EventProofSchema, proofOfEntry, type EventProof } from '../log/proofs.js'
-import type { LogStore, StoredCheckpoint } from '../log/store.js'
+import type { AppendedLeaf, LogStore, StoredCheckpoint } from '../log/store.js'
 import { AppError } from '../errors.js'
 
 /**
@@ -34,7 +34,20 @@ export const ReceiptSchema = Type.Object(
 export type Receipt = Static<typeof ReceiptSchema>
 
 /** The receipt of a just-recorded access event, against the checkpoint that took it in. */
-export async function receiptFor(store: LogStore, recorded: { eventId: number; checkpoint: StoredCheckpoint }): Promise<Receipt> {
+export async function receiptFor(store: LogStore, recorded: { eventId: number; checkpoint: StoredCheckpoint; leaf?: AppendedLeaf | undefined }): Promise<Receipt> {
+  // Appended by this process: the append computed the proof while it held the new nodes.
+  if (recorded.leaf) {
+    const { entry, proof, checkpoint } = recorded.leaf
+    return {
+      leafIndex: entry.leafIndex,
+      leaf: leafOf(entry, entry.salt).toString('base64'),
+      salt: entry.salt.toString('base64'),
+      treeSize: checkpoint.size,
+      inclusionProof: proof.map((h) => h.toString('base64')),
+      checkpoint: checkpoint.note,
+      event: { sub: entry.actorSub, ...eventBodyOf(entry) } as Receipt['event'],
+    }
+  }
   const [entry] = await store.eventsById([recorded.eventId])
   if (!entry || entry.leafIndex >= recorded.checkpoint.size) throw new AppError('ACCESS_LOG_UNAVAILABLE')
   const proof: EventProof = await proofOfEntry(store, entry, recorded.checkpoint)

@@ -2,7 +2,12 @@ import type { KeyObject } from 'node:crypto'
 import type { ServiceKeys } from '../crypto/serviceKeys.js'
 import type { Db } from '../db/client.js'
 import { noteSigner, type NoteSigner } from './note.js'
-import { createLogStore, type LogStore, type StoredCheckpoint } from './store.js'
+import { createLogStore, type AppendedLeaf, type LogStore, type StoredCheckpoint } from './store.js'
+
+export interface Integrated {
+  checkpoint: StoredCheckpoint
+  appended: Map<number, AppendedLeaf>
+}
 
 /**
  * Brings committed events into the tree. Calls coalesce: while an append runs, every caller that
@@ -12,8 +17,12 @@ import { createLogStore, type LogStore, type StoredCheckpoint } from './store.js
 export interface TransparencyLog {
   store: LogStore
   origin: string
-  /** Resolves with a checkpoint that includes every event committed before the call. */
-  integrate(): Promise<StoredCheckpoint>
+  /**
+   * Resolves with a checkpoint that includes every event committed before the call, and the
+   * events this process appended meanwhile with their proofs (an event another process appended
+   * is not among them: its proof is read from the store).
+   */
+  integrate(): Promise<Integrated>
 }
 
 /** Every service key signs checkpoints (rotation: verifiers pick the keys they know). */
@@ -23,13 +32,15 @@ export function noteSignersOf(keys: ServiceKeys): NoteSigner[] {
 
 export function createTransparencyLog(db: Db, opts: { origin: string; serviceKeys: ServiceKeys }): TransparencyLog {
   const store = createLogStore(db, { origin: opts.origin, signers: noteSignersOf(opts.serviceKeys) })
-  let waiting: { resolve: (c: StoredCheckpoint) => void; reject: (e: unknown) => void }[] = []
+  let waiting: { resolve: (c: Integrated) => void; reject: (e: unknown) => void }[] = []
   let busy = false
 
-  async function runToEnd(): Promise<StoredCheckpoint> {
+  async function runToEnd(): Promise<Integrated> {
+    const appended = new Map<number, AppendedLeaf>()
     for (;;) {
-      const { checkpoint, full } = await store.appendPending()
-      if (!full) return checkpoint
+      const result = await store.appendPending()
+      for (const [id, leaf] of result.appended) appended.set(id, leaf)
+      if (!result.full) return { checkpoint: result.checkpoint, appended }
     }
   }
 
@@ -53,7 +64,7 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
     store,
     origin: opts.origin,
     integrate() {
-      return new Promise<StoredCheckpoint>((resolve, reject) => {
+      return new Promise<Integrated>((resolve, reject) => {
         waiting.push({ resolve, reject })
         if (!busy) void pump()
       })

@@ -112,6 +112,51 @@ async function latestIn(db: Queryable): Promise<StoredCheckpoint> {
   return row ? { size: Number(row.size), root: Buffer.from(row.root), note: row.note } : EMPTY
 }
 
+/** An event appended by this process, with its inclusion proof against the checkpoint that took it in. */
+export interface AppendedLeaf {
+  entry: EntryRow
+  proof: Buffer[]
+  checkpoint: StoredCheckpoint
+}
+
+export interface AppendResult {
+  checkpoint: StoredCheckpoint
+  /** By event id. */
+  appended: Map<number, AppendedLeaf>
+  full: boolean
+}
+
+/**
+ * Every new leaf's inclusion proof against the new size, computed while the append still holds
+ * the new nodes: only older complete subtrees missing from memory are read, in one query, so an
+ * answer's receipt costs no query of its own.
+ */
+async function proofsOfNewLeaves(tx: Queryable, first: number, size: number, known: Map<string, Buffer>): Promise<Buffer[][]> {
+  const plans = Array.from({ length: size - first }, (_, k) => inclusionRanges(first + k, size).map(rangeNodes))
+  const missing = new Map<string, NodeId>()
+  for (const plan of plans) for (const ids of plan) for (const id of ids) if (!known.has(`${id.level}:${id.index}`)) missing.set(`${id.level}:${id.index}`, id)
+  for (const [key, hash] of await nodeHashes(tx, [...missing.values()])) known.set(key, hash)
+  // Ranges recur from leaf to leaf (the right edge, the older subtrees): fold each one once.
+  const folded = new Map<string, Buffer>()
+  return plans.map((plan) =>
+    plan.map((ids) => {
+      const key = ids.map((id) => `${id.level}:${id.index}`).join(',')
+      let hash = folded.get(key)
+      if (!hash) {
+        hash = foldRange(
+          ids.map((id) => {
+            const h = known.get(`${id.level}:${id.index}`)
+            if (!h) throw new Error(`the log is missing node ${id.level}:${id.index}`)
+            return h
+          }),
+        )
+        folded.set(key, hash)
+      }
+      return hash
+    }),
+  )
+}
+
 export interface LogStoreOptions {
   origin: string
   signers: readonly NoteSigner[]
@@ -119,12 +164,12 @@ export interface LogStoreOptions {
 
 export function createLogStore(db: Db, opts: LogStoreOptions) {
   /** One append: every committed event not yet in the tree, at most MAX_APPEND, in id order. */
-  async function appendPending(): Promise<{ checkpoint: StoredCheckpoint; appended: number; full: boolean }> {
+  async function appendPending(): Promise<AppendResult> {
     return db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${String(LOG_LOCK)}::bigint)`)
       const current = await latestIn(tx)
       const pending = (await rowsOf<EventSqlRow>(tx, sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${MAX_APPEND}::int`)).map(toEvent)
-      if (pending.length === 0) return { checkpoint: current, appended: 0, full: false }
+      if (pending.length === 0) return { checkpoint: current, appended: new Map(), full: false }
       const edge = frontier(current.size)
       const edgeHashes = await nodeHashes(tx, edge)
       const salts = pending.map(() => randomBytes(16))
@@ -133,16 +178,24 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
         edge.map((id) => edgeHashes.get(`${id.level}:${id.index}`)!),
         pending.map((e, i) => hashLeaf(leafOf(e, salts[i]!))),
       )
-      await tx.execute(sql`insert into log_nodes (level, index, hash)
-        select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
-          ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)`)
-      await tx.execute(sql`update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
-        from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
-          ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
-        where e.id = t.id`)
       const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
-      await tx.execute(sql`insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})`)
-      return { checkpoint: { size: grown.size, root: grown.root, note }, appended: pending.length, full: pending.length === MAX_APPEND }
+      // The nodes, the events' positions and the checkpoint in one statement: one round trip.
+      await tx.execute(sql`with nodes as (
+          insert into log_nodes (level, index, hash)
+          select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
+            ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)
+        ), placed as (
+          update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
+          from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
+            ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
+          where e.id = t.id
+        )
+        insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})`)
+      const checkpoint = { size: grown.size, root: grown.root, note }
+      const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
+      const proofs = await proofsOfNewLeaves(tx, current.size, grown.size, known)
+      const appended = new Map<number, AppendedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, proof: proofs[i]!, checkpoint }]))
+      return { checkpoint, appended, full: pending.length === MAX_APPEND }
     })
   }
 

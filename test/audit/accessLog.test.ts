@@ -7,7 +7,7 @@ import type { TransparencyLog } from '../../src/log/integrator.js'
 
 // The Merkle log stands aside here: these tests are about the grouping of inserts.
 let appends = 0
-const tlog = { integrate: async () => ({ size: ++appends, root: Buffer.alloc(32), note: '' }) } as unknown as TransparencyLog
+const tlog = { integrate: async () => ({ checkpoint: { size: ++appends, root: Buffer.alloc(32), note: '' }, appended: new Map() }) } as unknown as TransparencyLog
 
 /** A stand-in for the database: records each statement's rows (its JSON parameter), fails rows marked 'bad'. */
 function fakeDb() {

@@ -55,6 +55,13 @@ t.test('a verification is logged, and its receipt (a Merkle-log proof) verifies 
     await t.rejects(verifyReceipt(JSON.stringify(receipt), otherKeys as JSONWebKeySet), { code: 'CHECKPOINT_INVALID' }, 'nor one checked with another key')
   })
 
+  t.test('the proof the append computed is the one the log serves', async (t) => {
+    const served = await f.app.inject({ method: 'GET', url: `/v1/log/proof/inclusion?index=${receipt.leafIndex}&size=${receipt.treeSize}` })
+    t.equal(served.statusCode, 200, served.body)
+    t.same(served.json().proof, receipt.inclusionProof)
+    t.equal(served.json().checkpoint, receipt.checkpoint)
+  })
+
   t.test("the checkpoint's signature with the openssl command line alone", async (t) => {
     const jwk = jwks.keys[0]!
     t.equal(jwk.kty, 'OKP')
