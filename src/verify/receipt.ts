@@ -4,6 +4,7 @@ import { RECEIPT_TYP } from '../crypto/serviceKeys.js'
 import { actorCommitment, eventCommitment, parseLeaf, type EventBody, type Leaf } from '../log/leaf.js'
 import { hashLeaf, verifyInclusion } from '../log/merkle.js'
 import { noteVerifiersFromJwks, verifyCheckpoint, type Checkpoint } from '../log/note.js'
+import type { EventProof } from '../log/proofs.js'
 import { ServiceJwsError, verifyServiceJws } from './serviceJws.js'
 
 /**
@@ -25,13 +26,7 @@ export class ReceiptError extends Error {
   }
 }
 
-interface ProofReceipt {
-  leafIndex: number
-  leaf: string
-  salt: string
-  treeSize: number
-  inclusionProof: string[]
-  checkpoint: string
+interface ProofReceipt extends EventProof {
   event: EventBody & { sub: string | null }
 }
 
