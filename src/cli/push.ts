@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { CliError, EXIT_FAILED, printJson, usageError, type CliIo } from './io.js'
-import { DEFAULT_RETRY, postBatch } from './pushClient.js'
-import { findInputFiles, inBatches, readItems, type PushItem } from './pushInputs.js'
+import { DEFAULT_RETRY, postBatch, postDocument } from './pushClient.js'
+import { displayPath, findInputFiles, inBatches, isDocumentFile, readItems, type PushItem } from './pushInputs.js'
 import { describePush, PushTally } from './pushReport.js'
 import { startProgress } from './progress.js'
 
@@ -37,8 +37,8 @@ function integer(min: number, max: number): (value: string) => number {
 export function registerPushCommand(program: Command, io: CliIo): void {
   program
     .command('push')
-    .description('push signed certificates (.jws files, .jwsl files of one JWS per line, or folders of them) to the service')
-    .argument('<paths...>', '.jws or .jwsl files, folders walked recursively for them, or - for JWS Lines on stdin')
+    .description('push signed certificates (.jws files, .jwsl files of one JWS per line, sealed .ofd files, or folders of them) to the service')
+    .argument('<paths...>', '.jws, .jwsl or .ofd files, folders walked recursively for them, or - for JWS Lines on stdin')
     .option('--url <url>', `the service (default: $${URL_ENV}, else ${DEFAULT_URL})`)
     .option('--token <token>', `issuer bearer token (default: $${TOKEN_ENV}, which other local users cannot see)`)
     .option('--batch-size <n>', 'certificates per request, 1 to 1000', integer(1, 1000), 500)
@@ -56,6 +56,10 @@ problem repeated on many lines is summarised once ("3 × CERT_ID_INVALID at /pay
 When nothing answers at the URL at all (connection refused, unknown host), push says so at once
 with the URL it tried; 5xx, 429 and connections lost mid-run are retried with backoff.
 A certificate JSON file is not pushed: sign it first ("zhengzhao sign a.json --key … --out a.jws").
+A sealed OFD file (.ofd) goes to POST <url>/v1/certificates one per request: with the .jws of
+the same name beside it (a.ofd and a.jws) when that JWS's payload names the file
+(document: {mediaType, sm3, size}), else alone, its GB/T 36903 metadata (CustomDatas) being
+the payload; a rejected file is named with the server's codes like any certificate.
 Exit codes: 0 nothing rejected, 1 some certificates rejected, 2 usage error, a refused batch
 (401, 403, 413...), nothing at the URL, or no answer after the retries.
 In development, an issuer token comes from "zhengzhao token":
@@ -63,6 +67,7 @@ In development, an issuer token comes from "zhengzhao token":
 
 Examples:
   $ zhengzhao push licence.jws
+  $ zhengzhao push ./sealed/          # .ofd files, each alone or with its .jws
   $ export ${URL_ENV}=https://zhengzhao.example.gov.cn; zhengzhao push ./out/
   $ zhengzhao push ./out/ --url https://zhengzhao.example.gov.cn --batch-size 1000 --concurrency 4
   $ zhengzhao push bulk-2025-05.jwsl --json > push-report.json
@@ -96,6 +101,8 @@ async function countSigned(inputs: Inputs, cwd: string): Promise<number> {
 
 interface Inputs {
   files: string[]
+  /** Sealed OFD files, each with the .jws of the same name when one is among the inputs. */
+  documents: { path: string; certificate?: string }[]
   /** Where stdin was copied (push reads its inputs twice: to count, then to send). */
   stdinCopy?: string
   dispose(): void
@@ -104,7 +111,7 @@ interface Inputs {
 /** The input files, `-` standing for stdin (JWS Lines), copied to a private temporary file. */
 async function inputsOf(paths: string[], io: CliIo): Promise<Inputs> {
   if (paths.filter((p) => p === '-').length > 1) throw usageError('- (stdin) can be given once')
-  if (!paths.includes('-')) return { files: findInputFiles(paths, io.cwd), dispose: () => {} }
+  if (!paths.includes('-')) return { ...splitDocuments(findInputFiles(paths, io.cwd, { documents: true })), dispose: () => {} }
   const chunks: Buffer[] = []
   for await (const chunk of io.stdin ?? process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
   const dir = mkdtempSync(join(tmpdir(), 'zhengzhao-push-'))
@@ -112,11 +119,22 @@ async function inputsOf(paths: string[], io: CliIo): Promise<Inputs> {
   writeFileSync(stdinCopy, Buffer.concat(chunks), { mode: 0o600 })
   const dispose = () => rmSync(dir, { recursive: true, force: true })
   try {
-    return { files: paths.flatMap((p) => (p === '-' ? [stdinCopy] : findInputFiles([p], io.cwd))), stdinCopy, dispose }
+    return { ...splitDocuments(paths.flatMap((p) => (p === '-' ? [stdinCopy] : findInputFiles([p], io.cwd, { documents: true })))), stdinCopy, dispose }
   } catch (err) {
     dispose()
     throw err
   }
+}
+
+/** The .ofd files apart; a .jws of the same name beside one travels with it, not in a batch. */
+function splitDocuments(all: string[]): Pick<Inputs, 'files' | 'documents'> {
+  const set = new Set(all)
+  const documents = all.filter(isDocumentFile).map((path) => {
+    const jws = path.replace(/\.ofd$/, '.jws')
+    return set.has(jws) ? { path, certificate: jws } : { path }
+  })
+  const paired = new Set(documents.flatMap((d) => (d.certificate ? [d.certificate] : [])))
+  return { files: all.filter((f) => !isDocumentFile(f) && !paired.has(f)), documents }
 }
 
 /** readItems, with the stdin copy named "stdin" in the report. */
@@ -135,6 +153,8 @@ function batchEndpoint(base: string): string {
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/certificates/batch`
   return url.href
 }
+
+const singleEndpoint = (batch: string): string => batch.replace(/\/batch$/, '')
 
 /** Reading the inputs fails as an environment error (exit 2), like a missing file. */
 function asInputError(err: unknown): unknown {
@@ -157,11 +177,12 @@ async function pushInputs(paths: string[], inputs: Inputs, target: { endpoint: s
   const { endpoint, token } = target
   let total: number
   try {
-    total = await countSigned(inputs, io.cwd)
+    total = (await countSigned(inputs, io.cwd)) + inputs.documents.length
   } catch (err) {
     throw asInputError(err)
   }
   if (total === 0) throw usageError(`no certificates in ${paths.join(', ')}`)
+  let ordinalOfDocuments = total
 
   const started = Date.now()
   const tally = new PushTally()
@@ -196,12 +217,43 @@ async function pushInputs(paths: string[], inputs: Inputs, target: { endpoint: s
       progress.advance(items.length)
     }
   }
+  // Sealed OFD files, one request each (a file may be megabytes: no batching).
+  const documents = [...inputs.documents]
+  const documentWorker = async () => {
+    while (!stop.signal.aborted) {
+      const next = documents.shift()
+      if (!next) return
+      let bytes: Buffer
+      let certificate: string | undefined
+      try {
+        bytes = readFileSync(next.path)
+        certificate = next.certificate ? readFileSync(next.certificate, 'utf8').replace(/^\uFEFF/, '').trim() : undefined
+      } catch (err) {
+        throw asInputError(err)
+      }
+      const file = displayPath(next.path, io.cwd)
+      const result = await postDocument({
+        endpoint: singleEndpoint(endpoint),
+        token,
+        document: bytes,
+        ...(certificate ? { certificate } : {}),
+        policy: { ...DEFAULT_RETRY, retries: opts.retries },
+        signal: stop.signal,
+        reached: () => reached,
+        onAnswer: () => void (reached = true),
+        onRetry: (reason, delayMs) => progress.note(`${file}: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
+      })
+      tally.add([{ jws: '', file, line: 1, ordinal: ordinalOfDocuments++ }], [result])
+      progress.advance(1)
+    }
+  }
   const fail = (err: unknown) => {
     if (fatal === undefined) fatal = err
     stop.abort()
   }
   try {
     await Promise.all(Array.from({ length: opts.concurrency }, () => worker().catch(fail)))
+    if (fatal === undefined) await Promise.all(Array.from({ length: opts.concurrency }, () => documentWorker().catch(fail)))
   } finally {
     progress.stop()
     await batches.return(undefined)

@@ -89,13 +89,15 @@ export function nothingAnswers(endpoint: string, reason: string): CliError {
   )
 }
 
-/**
- * Posts one batch, retrying network errors, 5xx and 429 with backoff (pushing again is safe:
- * a stored certificate answers "unchanged"). Any other refusal of the whole batch is final.
- * @throws CliError (exit 2) for a refused batch, an unexpected answer, or no answer after the retries.
- */
-export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
-  const body = JSON.stringify({ certificates: req.certificates })
+interface PostRequest extends Omit<BatchRequest, 'certificates'> {
+  body: string
+  /** The answer when it is final; undefined to retry (429, 5xx). */
+  settle(res: Response): Promise<{ done: true; value: unknown } | undefined>
+  what: string
+}
+
+/** Posts, retrying network errors, 5xx and 429 with backoff; `settle` decides the rest. */
+async function postWithRetries(req: PostRequest): Promise<unknown> {
   let lastProblem = ''
   for (let attempt = 0; ; attempt++) {
     let wait: number | undefined
@@ -103,15 +105,12 @@ export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
       const res = await fetch(req.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${req.token}` },
-        body,
+        body: req.body,
         signal: AbortSignal.any([req.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       })
       req.onAnswer?.()
-      if (res.status === 200) return checkAnswer(await res.json().catch(() => undefined), req.certificates.length)
-      if (res.status !== 429 && res.status < 500) {
-        const hint = res.status === 413 ? ' (try a smaller --batch-size)' : res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''
-        throw usageError(`the server refused the batch: ${await describeRefusal(res)}${hint}`)
-      }
+      const settled = res.status === 429 || res.status >= 500 ? undefined : await req.settle(res)
+      if (settled) return settled.value
       lastProblem = await describeRefusal(res)
       wait = retryAfterMs(res.headers.get('retry-after'))
     } catch (err) {
@@ -128,4 +127,56 @@ export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
     await sleep(delay, req.signal)
     if (req.signal.aborted) throw new Error('aborted')
   }
+}
+
+/** A whole request refused (401, 403, 413…): final, and said with the hint that fixes it. */
+async function refused(res: Response, what: string, tooLarge: string): Promise<never> {
+  const hint = res.status === 413 ? tooLarge : res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''
+  throw usageError(`the server refused the ${what}: ${await describeRefusal(res)}${hint}`)
+}
+
+/**
+ * Posts one batch, retrying network errors, 5xx and 429 with backoff (pushing again is safe:
+ * a stored certificate answers "unchanged"). Any other refusal of the whole batch is final.
+ * @throws CliError (exit 2) for a refused batch, an unexpected answer, or no answer after the retries.
+ */
+export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
+  return (await postWithRetries({
+    ...req,
+    what: 'batch',
+    body: JSON.stringify({ certificates: req.certificates }),
+    settle: async (res) => {
+      if (res.status === 200) return { done: true, value: checkAnswer(await res.json().catch(() => undefined), req.certificates.length) }
+      return refused(res, 'batch', ' (try a smaller --batch-size)')
+    },
+  })) as BatchItemResult[]
+}
+
+export interface DocumentRequest extends Omit<BatchRequest, 'certificates'> {
+  /** The sealed OFD file's bytes; with `certificate`, the JWS whose payload names it. */
+  document: Buffer
+  certificate?: string
+}
+
+/**
+ * Pushes one sealed OFD file to POST /v1/certificates — alone (its metadata is the payload) or
+ * with the JWS that names it — and answers like one item of a batch: 201 created, 200
+ * unchanged, 409/422 rejected with the server's code and problems.
+ */
+export async function postDocument(req: DocumentRequest): Promise<BatchItemResult> {
+  const body = JSON.stringify({ ...(req.certificate ? { certificate: req.certificate } : {}), document: req.document.toString('base64') })
+  return (await postWithRetries({
+    ...req,
+    what: 'file',
+    body,
+    settle: async (res) => {
+      const answer = (await res.json().catch(() => ({}))) as { id?: unknown; code?: unknown; errors?: unknown }
+      if (res.status === 201 || res.status === 200) return { done: true, value: { index: 0, outcome: res.status === 201 ? 'created' : 'unchanged', status: res.status, ...(typeof answer.id === 'string' ? { id: answer.id } : {}) } }
+      if (res.status === 409 || res.status === 422 || res.status === 400) {
+        const problems = Array.isArray(answer.errors) ? (answer.errors as { code?: unknown; pointer?: unknown; message?: unknown }[]).map((e) => ({ code: String(e.code ?? ''), pointer: String(e.pointer ?? ''), message: String(e.message ?? '') })) : []
+        return { done: true, value: { index: 0, outcome: 'rejected', status: res.status, ...(typeof answer.code === 'string' ? { code: answer.code } : {}), problems } }
+      }
+      return refused(res, 'file', ' (the file is larger than the service accepts: MAX_DOCUMENT_BYTES)')
+    },
+  })) as BatchItemResult
 }

@@ -206,7 +206,7 @@ t.test('usage and environment errors exit 2', async (t) => {
   const cases: [string[], RegExp][] = [
     [['push', 'a.jws', '--url', closed.url], /no token: pass --token or set ZHENGZHAO_TOKEN/],
     [['push', 'missing.jws', '--token', TOKEN], /no such file or folder: missing\.jws/],
-    [['push', 'empty', '--token', TOKEN], /no \.jws or \.jwsl files in empty/],
+    [['push', 'empty', '--token', TOKEN], /no \.jws, \.jwsl or \.ofd files in empty/],
     [['push', 'blank.jwsl', '--token', TOKEN], /no certificates in blank\.jwsl/],
     [['push', 'a.jws', '--token', TOKEN, '--url', 'ftp://x'], /--url must be http or https/],
     [['push', '--token', TOKEN], /missing required argument/],
