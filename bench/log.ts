@@ -5,10 +5,10 @@
 import postgres from 'postgres'
 
 export interface LogFigures {
-  /** Tree size when the scenarios began and when the lookups ended. */
+  /** Tree size before and after the lookup scenarios (sizeAfter − sizeBefore events appended during them). */
   sizeBefore: number
   sizeAfter: number
-  /** Events appended while the lookup rounds ran (warm-ups included), over their wall time. */
+  /** Events appended while the lookup scenarios ran (warm-ups included), over their wall time. */
   lookupSeconds: number
   appendedPerSecond: number
   /** PostgreSQL only: a backlog of `count` events appended by one request, its wall time. */
