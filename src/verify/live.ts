@@ -48,13 +48,24 @@ function warningsOf(body: VerifyAnswer): VerifyWarning[] {
   )
 }
 
-/** The stored JWS's SHA-256 and document's SM3 from the receipt; the receipt is not verified here (TLS and the token vouch for the answer). */
+/**
+ * The stored form's SHA-256 and the document's SM3 the receipt states: today's receipts record them
+ * in the logged event (`event.details.returned`), older ones in a JWS's claims. The receipt is not
+ * verified here (TLS and the token vouch for the answer; `zhengzhao verify --receipt` checks one).
+ */
 function receiptDigests(receipt: unknown): { sha256?: string; documentSm3?: string } {
+  const digestsOf = (first: { sha256?: unknown; documentSm3?: unknown } | undefined) => ({
+    ...(typeof first?.sha256 === 'string' ? { sha256: first.sha256 } : {}),
+    ...(typeof first?.documentSm3 === 'string' ? { documentSm3: first.documentSm3 } : {}),
+  })
+  if (receipt !== null && typeof receipt === 'object') {
+    const returned = (receipt as { event?: { details?: { returned?: unknown } } }).event?.details?.returned
+    return Array.isArray(returned) ? digestsOf(returned[0] as { sha256?: unknown; documentSm3?: unknown } | undefined) : {}
+  }
   if (typeof receipt !== 'string') return {}
   try {
     const claims = JSON.parse(Buffer.from(receipt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { certificates?: { sha256?: unknown; documentSm3?: unknown }[] }
-    const first = claims.certificates?.[0]
-    return { ...(typeof first?.sha256 === 'string' ? { sha256: first.sha256 } : {}), ...(typeof first?.documentSm3 === 'string' ? { documentSm3: first.documentSm3 } : {}) }
+    return digestsOf(claims.certificates?.[0])
   } catch {
     return {}
   }

@@ -1,5 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { createHash, generateKeyPairSync } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -139,7 +139,8 @@ t.test('zhengzhao verify', async (t) => {
     const run = await runCli(['verify', path('good', 'a.jws'), path('revoked.jws'), path('good', 'sub', 'b.jws'), ...bundleArgs, '--url', url, '--json'], { env: { ZHENGZHAO_TOKEN: token } })
     t.equal(run.code, 1, run.stderr)
     const { results } = JSON.parse(run.stdout) as { results: Verdict[] }
-    t.match(results[0], { verdict: 'VALID', live: { result: 0 } })
+    const storedSha256 = createHash('sha256').update(readFileSync(path('good', 'a.jws'), 'utf8').trim()).digest('hex')
+    t.match(results[0], { verdict: 'VALID', live: { result: 0, storedSha256 } }, "the stored JWS's digest, read from the receipt's logged event")
     t.match(results[1], { verdict: 'INVALID', reasons: ['live:REVOKED'], live: { result: 3 } })
     t.match(results[2], { verdict: 'INVALID', reasons: ['live:NO_RECORD'], live: { result: 5 } }, 'valid offline, never stored')
     const refused = await runCli(['verify', path('good', 'a.jws'), ...bundleArgs, '--url', url, '--token', 'not-a-token'])
