@@ -166,12 +166,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // logged, not turned into an error: the change is committed and the next append takes it.
   // (Lookups, reads, verifications and auditor searches wait in the access log itself.)
   const CHANGES = ['/v1/certificates', '/v1/issuers', '/v1/grants', '/v1/types']
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: every other answer (an early 404 before its body is read
+  // above all) goes on at once, without a turn of the event loop for the socket to fill buffers.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const route = request.routeOptions.url ?? ''
-    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode >= 200 && reply.statusCode < 300 && CHANGES.some((p) => route.startsWith(p))) {
-      await transparencyLog.integrate().catch((err: Error) => request.log.error({ err: { message: err.message } }, 'events could not be appended to the log'))
-    }
-    return payload
+    if (request.method === 'GET' || request.method === 'HEAD' || reply.statusCode < 200 || reply.statusCode >= 300 || !CHANGES.some((p) => route.startsWith(p))) return done(null, payload)
+    transparencyLog.integrate().then(
+      () => done(null, payload),
+      (err: Error) => {
+        request.log.error({ err: { message: err.message } }, 'events could not be appended to the log')
+        done(null, payload)
+      },
+    )
   })
   await app.register(healthRoutes, { database })
   await app.register(typeRoutes, { db: database.db, config })
