@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { rowsOf, type Db } from '../db/client.js'
+import { isUniqueViolation } from '../db/errors.js'
 import { leafOf, type LoggedEvent } from './leaf.js'
 import { append, consistencyRanges, EMPTY_ROOT, foldRange, frontier, hashLeaf, inclusionRanges, rangeNodes, type NodeId, type Range } from './merkle.js'
 import { signCheckpoint, type NoteSigner } from './note.js'
@@ -13,13 +14,12 @@ import { signCheckpoint, type NoteSigner } from './note.js'
  * serving static files, which this service does not do. A tile endpoint can be derived from these
  * rows later without a migration.
  *
- * Appends are serialised across processes by a transaction-scoped advisory lock: two replicas
- * on one database take turns, each appending whatever events are committed and not yet in the
- * tree, so the tree never forks. Each append signs one checkpoint, kept for ever.
+ * Appends never fork the tree across processes: each writes the next nodes and checkpoint in one
+ * statement, and the primary keys admit only one writer of a given size (the loser reads again
+ * and retries). Each append takes whatever events are committed and not yet in the tree and
+ * signs one checkpoint, kept for ever.
  */
 
-// pg_advisory_xact_lock key: "ZZLOG" — distinct from the migration lock.
-const LOG_LOCK = 0x5a5a4c4f47
 // Most events one append takes; more wait for the next (which starts at once).
 const MAX_APPEND = 5000
 
@@ -163,40 +163,59 @@ export interface LogStoreOptions {
 }
 
 export function createLogStore(db: Db, opts: LogStoreOptions) {
-  /** One append: every committed event not yet in the tree, at most MAX_APPEND, in id order. */
+  /**
+   * One append: every committed event not yet in the tree, at most MAX_APPEND, in id order.
+   * No transaction: the reads are plain statements and the write is ONE statement (nodes, the
+   * events' positions, the checkpoint), atomic by itself. Two appenders that read the same tree
+   * both try to write its next nodes and checkpoint; the primary keys let one through and fail the
+   * other whole (unique violation), which reads again and retries. (A transaction held across a
+   * connection cut made postgres.js write a ROLLBACK on a socket already gone.)
+   */
   async function appendPending(): Promise<AppendResult> {
-    return db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(${String(LOG_LOCK)}::bigint)`)
-      const current = await latestIn(tx)
-      const pending = (await rowsOf<EventSqlRow>(tx, sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${MAX_APPEND}::int`)).map(toEvent)
-      if (pending.length === 0) return { checkpoint: current, appended: new Map(), full: false }
-      const edge = frontier(current.size)
-      const edgeHashes = await nodeHashes(tx, edge)
-      const salts = pending.map(() => randomBytes(16))
-      const grown = append(
-        current.size,
-        edge.map((id) => edgeHashes.get(`${id.level}:${id.index}`)!),
-        pending.map((e, i) => hashLeaf(leafOf(e, salts[i]!))),
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await appendOnce()
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= 20) throw err
+      }
+    }
+  }
+
+  async function appendOnce(): Promise<AppendResult> {
+    const current = await latestIn(db)
+    const pending = (await rowsOf<EventSqlRow>(db, sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${MAX_APPEND}::int`)).map(toEvent)
+    if (pending.length === 0) return { checkpoint: current, appended: new Map(), full: false }
+    const edge = frontier(current.size)
+    const edgeHashes = await nodeHashes(db, edge)
+    const salts = pending.map(() => randomBytes(16))
+    const grown = append(
+      current.size,
+      edge.map((id) => {
+        const hash = edgeHashes.get(`${id.level}:${id.index}`)
+        if (!hash) throw new Error(`the log is missing node ${id.level}:${id.index}`)
+        return hash
+      }),
+      pending.map((e, i) => hashLeaf(leafOf(e, salts[i]!))),
+    )
+    const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
+    // Only while the tree is still the one read: a checkpoint of the size read must be the latest
+    // (none at all for an empty tree), else nothing is written and another appender won the race.
+    await db.execute(sql`with nodes as (
+        insert into log_nodes (level, index, hash)
+        select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
+          ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)
+      ), placed as (
+        update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
+        from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
+          ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
+        where e.id = t.id and e.leaf_index is null
       )
-      const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
-      // The nodes, the events' positions and the checkpoint in one statement: one round trip.
-      await tx.execute(sql`with nodes as (
-          insert into log_nodes (level, index, hash)
-          select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
-            ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)
-        ), placed as (
-          update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
-          from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
-            ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
-          where e.id = t.id
-        )
-        insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})`)
-      const checkpoint = { size: grown.size, root: grown.root, note }
-      const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
-      const proofs = await proofsOfNewLeaves(tx, current.size, grown.size, known)
-      const appended = new Map<number, AppendedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, proof: proofs[i]!, checkpoint }]))
-      return { checkpoint, appended, full: pending.length === MAX_APPEND }
-    })
+      insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})`)
+    const checkpoint = { size: grown.size, root: grown.root, note }
+    const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
+    const proofs = await proofsOfNewLeaves(db, current.size, grown.size, known)
+    const appended = new Map<number, AppendedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, proof: proofs[i]!, checkpoint }]))
+    return { checkpoint, appended, full: pending.length === MAX_APPEND }
   }
 
   return {
