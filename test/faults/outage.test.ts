@@ -84,8 +84,10 @@ function report(t: Test, name: string, answers: Answer[], cutAt: number, restore
   t.ok(during.length > 0, 'requests were answered during the outage')
   const bad = touched.filter((a) => a.status !== 200 && !(a.status === 503 && a.problem && ['DATABASE_UNAVAILABLE', 'ACCESS_LOG_UNAVAILABLE'].includes(a.code!)))
   t.same(bad.map((a) => `${a.status} ${a.code}`), [], 'every answer is 200 or 503 problem+json with a database code')
-  // Connect (2 s) or statement (5 s) plus the watchdog's second, and a margin for a loaded CI machine.
-  t.ok(slowest < 9000, `slowest answer ${slowest.toFixed(0)} ms is bounded`)
+  // An access answers only once its event is written AND appended to the Merkle log (issue 10):
+  // two database phases, each bounded by connect (2 s) or statement (5 s) plus the watchdog's
+  // second — at most 12 s — and a margin for a loaded CI machine. (One phase, 9 s, before the log.)
+  t.ok(slowest < 14000, `slowest answer ${slowest.toFixed(0)} ms is bounded`)
   t.ok(recovery < 2, `first 200 ${recovery.toFixed(2)} s after the return`)
 }
 
