@@ -119,17 +119,7 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
       // Only a certificate stored with its file has its payload read again, off the lookups' common path.
       const document = row.hasDocument ? documentOf(jws) : undefined
       return {
-        id: row.id,
-        typeCode: row.typeCode,
-        issuerCode: row.issuerCode,
-        number: row.number,
-        version: row.version,
-        status: row.status as CertificateView['status'],
-        statusChangedAt: row.statusChangedAt.toISOString(),
-        issuedOn: row.issuedOn,
-        validFrom: row.validFrom,
-        ...(row.validUntil !== null ? { validUntil: row.validUntil } : {}),
-        inForce: isInForce(row, today),
+        ...stateOf(row, today),
         jws,
         jwsSha256: row.jwsSha256,
         ...(document ? { document } : {}),
@@ -138,8 +128,8 @@ export function createCertificateReader(db: Db, keys: DataProtectionKeys) {
   }
 }
 
-/** A certificate whose only signed form is its sealed OFD file: the payload its metadata gave, no JWS. */
-function ofdView(row: CertificateRow, payload: CertificatePayload, today: string): CertificateView {
+/** What every view says of a stored certificate, whichever its signed form. */
+function stateOf(row: CertificateRow, today: string) {
   return {
     id: row.id,
     typeCode: row.typeCode,
@@ -152,6 +142,13 @@ function ofdView(row: CertificateRow, payload: CertificatePayload, today: string
     validFrom: row.validFrom,
     ...(row.validUntil !== null ? { validUntil: row.validUntil } : {}),
     inForce: isInForce(row, today),
+  }
+}
+
+/** A certificate whose only signed form is its sealed OFD file: the payload its metadata gave, no JWS. */
+function ofdView(row: CertificateRow, payload: CertificatePayload, today: string): CertificateView {
+  return {
+    ...stateOf(row, today),
     form: 'ofd',
     payload,
     jwsSha256: row.jwsSha256,
