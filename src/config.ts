@@ -50,6 +50,8 @@ export interface Config {
   ofdThreads: number
   /** Where people reach the service: verification QR codes encode PUBLIC_BASE_URL/v/{code}. */
   publicBaseUrl: string
+  /** How long a holder's presentation (亮证, PUBLIC_BASE_URL/s/{token}) can be used, in seconds: at most 300. */
+  presentationTtlSeconds: number
   /** True when any configured key is one of keys.example/: the service says so loudly. */
   usingExampleKeys: boolean
 }
@@ -226,6 +228,8 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
     ofdThreads: int('OFD_THREADS', availableParallelism(), 0, 256),
     publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL, problems),
+    // The bound: a QR on a phone is good for five minutes at most, so one photographed over a shoulder soon dies.
+    presentationTtlSeconds: int('PRESENTATION_TTL', 300, 1, 300),
     usingExampleKeys,
   }
   if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'

@@ -253,3 +253,23 @@ export const verificationCodes = pgTable('verification_codes', {
   codeCipher: bytea('code_cipher').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
 })
+
+/**
+ * 亮证: a holder's short-lived, single-use presentation of one certificate (src/present/). Only
+ * the SHA-256 of its token is kept (the token itself lives in the QR code on the holder's phone
+ * and nowhere else: a dump cannot replay one). A use is one conditional UPDATE setting `used_at`
+ * where it is still null and `expires_at` is ahead, so two scans at once cannot both succeed.
+ * `used_by` is the reading organisation when a clerk's system presented a reader token, null for
+ * an anonymous scan (then `used_at` alone says it was used).
+ */
+export const presentations = pgTable('presentations', {
+  tokenSha256: text('token_sha256').primaryKey(),
+  certificateId: text('certificate_id')
+    .notNull()
+    .references(() => certificates.id),
+  holderRef: text('holder_ref').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  usedBy: text('used_by'),
+})
