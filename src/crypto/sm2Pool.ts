@@ -1,7 +1,7 @@
-import { Piscina } from 'piscina'
 import { offloadSm2Verification } from './jwsVerify.js'
 import type { Sm2PublicKey } from './sm2.js'
 import type { Sm2Task } from './sm2Worker.js'
+import { createWorkerPool, workerModule, type WorkerPoolStats } from '../workers/pool.js'
 
 /**
  * SM2 verification on worker threads. SM2 is JavaScript arithmetic (crypto/sm2.ts), so unlike the
@@ -12,14 +12,8 @@ import type { Sm2Task } from './sm2Worker.js'
  * verify", never an error: a signature is valid only when a verification said so.
  */
 
-export interface Sm2PoolStats {
-  /** Verifications sent to the workers since the pool was made. */
-  tasks: number
-  /** Of those, how many failed in the worker (answered "does not verify"). */
-  failures: number
-  /** Worker threads running now. */
-  threads: number
-}
+/** Verifications sent to the workers, how many failed there (answered "does not verify"), threads running. */
+export type Sm2PoolStats = WorkerPoolStats
 
 export interface Sm2Pool {
   readonly maxThreads: number
@@ -29,13 +23,7 @@ export interface Sm2Pool {
   close(): Promise<void>
 }
 
-// From the TypeScript sources (tsx, tap) the worker is the .ts file beside this one and the
-// worker threads inherit the loader from the process's flags; compiled, it is the .js in dist/.
-const WORKER = new URL(`./sm2Worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href
-
-// Idle workers are unref'd by piscina (they never keep a process alive) and end after a minute,
-// dropping their key tables (about 1 MB each) when no SM2 batch comes.
-const IDLE_MS = 60_000
+const WORKER = workerModule('sm2Worker', import.meta.url)
 
 // A worker's young generation defaults to the size of a whole process's: two workers measured
 // 62 MB more RSS, against 38 MB with these limits, with no measurable loss of speed (the service
@@ -43,45 +31,23 @@ const IDLE_MS = 60_000
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 }
 
 /**
- * A pool of at most `threads` workers, started on the first verification. `onError` hears of a
- * worker that failed outside a task; `worker` is for tests.
+ * A pool of at most `threads` workers (workers/pool.ts), started on the first verification.
+ * `onError` hears of a worker that failed outside a task; `worker` is for tests.
  */
 export function createSm2Pool(threads: number, onError?: (err: unknown) => void, worker: string = WORKER): Sm2Pool {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError('an SM2 pool has at least one thread')
-  let piscina: Piscina<Sm2Task, boolean> | undefined
-  let tasks = 0
-  let failures = 0
-  const started = (): Piscina<Sm2Task, boolean> => {
-    if (piscina) return piscina
-    const p = new Piscina<Sm2Task, boolean>({ filename: worker, minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS, resourceLimits: WORKER_LIMITS })
-    // A worker that fails outside a task (it could not load) is reported here, not to a task:
-    // unheard, it would end the process, and piscina starts no other worker, so queued tasks
-    // would wait forever. The pool is dropped (its tasks fail: "does not verify") and the next
-    // verification starts a new one.
-    p.on('error', (err: unknown) => {
-      if (piscina === p) piscina = undefined
-      onError?.(err)
-      void p.destroy()
-    })
-    return (piscina = p)
-  }
+  const pool = createWorkerPool<Sm2Task, boolean>({ filename: worker, threads, resourceLimits: WORKER_LIMITS, onError })
   return {
     maxThreads: threads,
     async verify(jws, key) {
-      tasks++
       try {
-        return (await started().run({ jws, key: key.x.toString('hex') + key.y.toString('hex') })) === true
+        return (await pool.run({ jws, key: key.x.toString('hex') + key.y.toString('hex') })) === true
       } catch {
-        failures++
         return false
       }
     },
-    stats: () => ({ tasks, failures, threads: piscina?.threads.length ?? 0 }),
-    async close() {
-      const closing = piscina
-      piscina = undefined
-      await closing?.destroy()
-    },
+    stats: () => pool.stats(),
+    close: () => pool.close(),
   }
 }
 

@@ -1,11 +1,11 @@
 import type { X509Certificate } from 'node:crypto'
-import { Piscina } from 'piscina'
 import { OfdError } from './errors.js'
 import { verifyOfd, type OfdVerification, type OfdVerifyOptions } from './verify.js'
 import type { OfdTask, OfdTaskResult } from './worker.js'
+import { createWorkerPool, workerModule, type WorkerPoolStats } from '../workers/pool.js'
 
 /**
- * Sealed OFD verification on worker threads, made like crypto/sm2Pool.ts. A file is an unzip,
+ * Sealed OFD verification on worker threads (workers/pool.ts, as SM2's). A file is an unzip,
  * SM3 over every part and three SM2 verifications in JavaScript: 15 ms or more of one core, which
  * on the main thread would hold every other request. The pool spreads files over the cores.
  * Answers are the same as verifyOfd's: its result, or its OfdError with the same code. A worker
@@ -13,14 +13,8 @@ import type { OfdTask, OfdTaskResult } from './worker.js'
  * the callers, never a 500 and never a hang).
  */
 
-export interface OfdPoolStats {
-  /** Files sent to the workers since the pool was made. */
-  tasks: number
-  /** Of those, how many ended without an answer (VERIFIER_FAILED). */
-  failures: number
-  /** Worker threads running now. */
-  threads: number
-}
+/** Files sent to the workers, how many ended without an answer (VERIFIER_FAILED), threads running. */
+export type OfdPoolStats = WorkerPoolStats
 
 export interface OfdFileOptions extends OfdVerifyOptions {
   /** Bring the package's files back too (they are copied across the thread boundary). */
@@ -39,12 +33,7 @@ export interface OfdPool {
   close(): Promise<void>
 }
 
-// From the TypeScript sources (tsx, tap) the worker is the .ts file beside this one and the
-// worker threads inherit the loader from the process's flags; compiled, it is the .js in dist/.
-const WORKER = new URL(`./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href
-
-// Idle workers are unref'd by piscina and end after a minute, as the SM2 pool's do.
-const IDLE_MS = 60_000
+const WORKER = workerModule('worker', import.meta.url)
 
 // Only OFD.xml, Signatures.xml and each Signature.xml are parsed into objects; the package's
 // bytes (64 MB at most, zip.ts) live outside the V8 heap. A file that still fills the heap ends
@@ -79,46 +68,26 @@ function normalised(v: Extract<OfdTaskResult, { ok: true }>['verification']): Of
  */
 export function createOfdPool(threads: number, onError?: (err: unknown) => void, worker: string = WORKER, timeoutMs = TASK_TIMEOUT_MS): OfdPool {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError('an OFD pool has at least one thread')
-  let piscina: Piscina<OfdTask, OfdTaskResult> | undefined
-  let tasks = 0
-  let failures = 0
-  const started = (): Piscina<OfdTask, OfdTaskResult> => {
-    if (piscina) return piscina
-    const p = new Piscina<OfdTask, OfdTaskResult>({ filename: worker, minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS, resourceLimits: WORKER_LIMITS })
-    // As in the SM2 pool: a worker that fails outside a task would otherwise end the process, or
-    // leave queued tasks waiting forever. The pool is dropped, its tasks fail, the next file starts another.
-    p.on('error', (err: unknown) => {
-      if (piscina === p) piscina = undefined
-      onError?.(err)
-      void p.destroy()
-    })
-    return (piscina = p)
-  }
+  const pool = createWorkerPool<OfdTask, OfdTaskResult>({ filename: worker, threads, resourceLimits: WORKER_LIMITS, onError })
   return {
     maxThreads: threads,
     async verify(bytes: Uint8Array, opts: OfdFileOptions): Promise<OfdVerification & OfdFileVerification> {
-      tasks++
       // One copy, into an ArrayBuffer of its own that is then moved, not cloned: the caller keeps
       // its Buffer (it stores it), and a Buffer may be a slice of Node's shared pool.
       const own = new Uint8Array(bytes)
       const task: OfdTask = { bytes: own, anchors: pem(opts.anchors), intermediates: pem(opts.intermediates), ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.withFiles ? { withFiles: true } : {}) }
       let answer: OfdTaskResult
       try {
-        answer = await started().run(task, { transferList: [own.buffer], signal: AbortSignal.timeout(timeoutMs) })
+        answer = await pool.run(task, { transferList: [own.buffer], signal: AbortSignal.timeout(timeoutMs) })
       } catch (err) {
-        failures++
         onError?.(err)
         throw new OfdError('VERIFIER_FAILED', 'the file could not be verified: its worker thread ended without an answer')
       }
       if (!answer.ok) throw new OfdError(answer.code, answer.message)
       return normalised(answer.verification) as OfdVerification
     },
-    stats: () => ({ tasks, failures, threads: piscina?.threads.length ?? 0 }),
-    async close() {
-      const closing = piscina
-      piscina = undefined
-      await closing?.destroy()
-    },
+    stats: () => pool.stats(),
+    close: () => pool.close(),
   }
 }
 
