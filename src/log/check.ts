@@ -41,9 +41,13 @@ export interface SavedLeaf {
   opening?: EventBody
 }
 
-/** Finds the saved proof in a file's JSON: the object itself, or its `log` member. */
+/**
+ * Finds the saved proof in a file's JSON: the object itself, its `log` member, or an answer's
+ * `receipt` (whose `event` names the requester's user, so it is not taken as the opening).
+ */
 export function savedLeafOf(json: unknown): SavedLeaf | undefined {
-  const candidate = (json as { log?: unknown })?.log ?? json
+  const saved = json as { log?: unknown; receipt?: unknown } | null
+  const candidate = saved?.log ?? saved?.receipt ?? json
   const c = candidate as Partial<SavedLeaf>
   if (c && typeof c === 'object' && Number.isSafeInteger(c.leafIndex) && typeof c.leaf === 'string') return c as SavedLeaf
   return undefined
