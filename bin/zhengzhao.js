@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx in a checkout, or the compiled build in the image.
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+// Runs the compiled CLI in dist/ when it is current (an installed package; a checkout after
+// `npm run build` or `npm start`), and the TypeScript sources through tsx in a checkout whose
+// src/ changed since the last build: slower to start, never out of date.
+import { distState } from './build.js'
 
 const source = new URL('../src/cli/main.ts', import.meta.url)
 
@@ -15,12 +16,15 @@ function canResolve(specifier) {
 }
 
 async function loadMain() {
-  if (existsSync(fileURLToPath(source)) && canResolve('tsx/esm/api')) {
-    const { register } = await import('tsx/esm/api')
-    register()
-    return import(source.href)
+  const dist = distState()
+  if (dist.current || (dist.built && !canResolve('tsx/esm/api'))) return import('../dist/cli/main.js')
+  if (!canResolve('tsx/esm/api')) {
+    process.stderr.write('zhengzhao: dist/ is not built and tsx is not installed: run npm install, then npm run build\n')
+    process.exit(2)
   }
-  return import('../dist/cli/main.js')
+  const { register } = await import('tsx/esm/api')
+  register()
+  return import(source.href)
 }
 
 const { main } = await loadMain()
