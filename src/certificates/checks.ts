@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ValidateFunction } from 'ajv'
+import { chinaToday } from '../chinaDate.js'
 import { certIdProblemText, isValidCreditCode, parseCertId, parseCreditCode, parseIdNumber, type CertId } from '../ids/index.js'
 import type { FieldProblem } from '../errors.js'
 import type { CertificateType } from '../types/schemas.js'
@@ -129,8 +130,7 @@ function checkHolderId(p: CertificatePayload, ctx: CheckContext, problem: MakePr
 }
 
 function checkDates(p: CertificatePayload, now: Date, problem: MakeProblem, problems: Problems): void {
-  // Dates are calendar dates in China Standard Time.
-  const today = new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+  const today = chinaToday(now)
   if (p.issuedOn > today) problems.push(problem('/payload/issuedOn', 'ISSUED_IN_FUTURE', 'issuedOn is after today'))
   if (p.validUntil !== undefined && p.validUntil < p.validFrom) problems.push(problem('/payload/validUntil', 'DATES_INCONSISTENT', 'validUntil is before validFrom'))
   if (p.validUntil !== undefined && p.validUntil < p.issuedOn) problems.push(problem('/payload/validUntil', 'DATES_INCONSISTENT', 'validUntil is before issuedOn'))

@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { Type, type Static } from '@sinclair/typebox'
+import { chinaToday } from '../chinaDate.js'
 import { decrypt, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import type { Db } from '../db/client.js'
 import { certificates, grants } from '../db/schema.js'
@@ -48,10 +49,8 @@ function withoutStorableText(schema: typeof CertificatePayload): Record<string, 
   return rest
 }
 
-/** Today's calendar date in China Standard Time, the date certificates are valid on. */
-export function chinaToday(now = new Date()): string {
-  return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
-}
+// Pages and presentations take today's date from here as well (src/chinaDate.ts).
+export { chinaToday }
 
 /** In force: valid status, and today inside [validFrom, validUntil]. */
 export function isInForce(row: Pick<CertificateRow, 'status' | 'validFrom' | 'validUntil'>, today = chinaToday()): boolean {

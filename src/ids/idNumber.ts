@@ -1,11 +1,10 @@
 // GB 11643-1999 citizen ID number (公民身份号码): region(6) birth date(8) sequence(3) check(1).
+import { chinaToday } from '../chinaDate.js'
 import { isValidCreditCode } from './creditCode.js'
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const
 const CHECK_CHARS = '10X98765432'
 const MIN_BIRTH_YEAR = 1800
-// Birth dates are Chinese calendar dates: "today" is judged in China Standard Time (UTC+8, no DST).
-const CST_OFFSET_MS = 8 * 60 * 60 * 1000
 
 export type IdNumberProblem = 'LENGTH' | 'CHARSET' | 'BIRTH_DATE' | 'CHECK_CHAR'
 
@@ -34,10 +33,6 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31
 }
 
-function todayInChina(now: Date): string {
-  return new Date(now.getTime() + CST_OFFSET_MS).toISOString().slice(0, 10)
-}
-
 /** Returns `YYYY-MM-DD` for a real calendar date in [1800-01-01, today], or undefined. */
 function birthDateOf(yyyymmdd: string, now: Date): string | undefined {
   const year = Number(yyyymmdd.slice(0, 4))
@@ -47,7 +42,7 @@ function birthDateOf(yyyymmdd: string, now: Date): string | undefined {
   if (day < 1 || day > daysInMonth(year, month)) return undefined
   const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`
   // Fixed-width ISO dates compare correctly as strings.
-  return iso <= todayInChina(now) ? iso : undefined
+  return iso <= chinaToday(now) ? iso : undefined
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
+import { chinaToday } from '../chinaDate.js'
 import { verifyJwsSignature } from '../crypto/jwsVerify.js'
 import type { SigningAlgorithm } from '../crypto/keys.js'
 import { keyThumbprint } from '../crypto/keys.js'
@@ -6,7 +7,7 @@ import { checkSigningCertificate } from '../crypto/x509.js'
 import { checkList, fail, pass, type CheckResult } from './checkList.js'
 import { holderIdCheck, identifierCheck, issuerAllowedCheck, validityCheck } from './content.js'
 import { decodeCertificate, type DecodedCertificate } from './decode.js'
-import { chinaDate, keyWindowFailure, type TrustIssuer, type TrustKey, type TrustSource } from './trust.js'
+import { keyWindowFailure, type TrustIssuer, type TrustKey, type TrustSource } from './trust.js'
 
 /**
  * `at`: the instant the key must have been good at (when the certificate was received, or now
@@ -97,7 +98,7 @@ export function createCertificateVerifier(trust: TrustSource) {
       issuerAllowedCheck(p, type, issuer),
       identifierCheck(p, trust.certIdCheckExceptions),
       holderIdCheck(p, type, trust.creditCodeExceptions, times.now),
-      validityCheck(p, chinaDate(times.now)),
+      validityCheck(p, chinaToday(times.now)),
     ]
   }
 

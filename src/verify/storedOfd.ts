@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import type { CertificateRow } from '../certificates/read.js'
+import { chinaToday } from '../chinaDate.js'
 import type { CertificatePayload } from '../certificates/schemas.js'
 import { keyThumbprint } from '../crypto/keys.js'
 import { chainIntermediates } from '../crypto/x509.js'
@@ -9,7 +10,7 @@ import { verifyOfdFile, type OfdFileVerification } from '../ofd/pool.js'
 import type { OfdCheckName } from '../ofd/verify.js'
 import { fail, pass, type CheckResult } from './checkList.js'
 import { holderIdCheck, identifierCheck, issuerAllowedCheck, validityCheck } from './content.js'
-import { chinaDate, keyWindowFailure, type TrustIssuer, type TrustSource } from './trust.js'
+import { keyWindowFailure, type TrustIssuer, type TrustSource } from './trust.js'
 
 /**
  * The checks of a stored certificate whose only signed form is its sealed OFD file (form 'ofd'):
@@ -49,7 +50,7 @@ export async function storedOfdChecks(row: CertificateRow, payload: CertificateP
     issuerAllowedCheck(payload, type, issuer),
     identifierCheck(payload, trust.certIdCheckExceptions),
     holderIdCheck(payload, type, trust.creditCodeExceptions, now),
-    validityCheck(payload, chinaDate(now)),
+    validityCheck(payload, chinaToday(now)),
   ]
 }
 

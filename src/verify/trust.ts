@@ -51,8 +51,3 @@ export function keyWindowFailure(key: TrustKey, at: Date): { reason: string; det
   if (key.notAfter <= at) return { reason: 'KEY_EXPIRED', detail: `the key's certificate expired at ${key.notAfter.toISOString()}` }
   return undefined
 }
-
-/** The calendar date in China Standard Time (UTC+8, no DST): certificates are valid on these dates. */
-export function chinaDate(now: Date): string {
-  return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
-}
