@@ -14,6 +14,7 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  quietOnClosedPipe()
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
@@ -27,6 +28,27 @@ export function processIo(): CliIo {
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
 export const EXIT_USAGE = 2
+/** Output went to a reader that closed its end (`| head -1`): 128 + SIGPIPE, what coreutils exit with then. */
+export const EXIT_CLOSED_PIPE = 141
+
+let pipeGuarded = false
+
+/**
+ * A reader that stops reading (`zhengzhao sign --help | head -1`) makes the next write fail with
+ * EPIPE, which Node raises as an unhandled 'error' and a stack trace. Nothing more can be said to
+ * that reader, so the command ends quietly with the status a shell's own tools give (pipefail sees
+ * it; a plain pipeline reports the reader's). Any other write error is still raised.
+ */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return
+  pipeGuarded = true
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT_CLOSED_PIPE)
+      throw err
+    })
+  }
+}
 
 /** A command's failure, with its exit code; main prints the message to stderr. */
 export class CliError extends Error {
