@@ -37,6 +37,8 @@ t.test('keys writes a set, refuses to overwrite it, and replaces it with --force
   t.equal(statSync(join(dir, PRIVATE)).mode & 0o777, 0o600, 'private key is 0600')
   for (const [name, mode] of PKI_FILES) t.equal(statSync(join(dir, name)).mode & 0o777, mode, `${name} written, mode ${mode.toString(8)}`)
   t.match(first.stdout, `AUTH_KEYS=${join(dir, JWKS)}`)
+  t.match(first.stdout, `Wrote ${join(dir, 'service-ed25519.private.pem')} (the service's own`, 'the summary names the service key')
+  t.match(first.stdout, `SERVICE_KEYS=${join(dir, 'service-ed25519.private.pem')}`)
   const pem = readFileSync(join(dir, PRIVATE), 'utf8')
   const kid = readJwks(dir).keys[0]!.kid
   t.not(kid, readJwks(EXAMPLE_KEYS_DIR).keys[0]!.kid, 'a fresh key, not the example')
@@ -54,6 +56,7 @@ t.test('keys writes a set, refuses to overwrite it, and replaces it with --force
   t.equal(result.authKeys, join(dir, JWKS))
   t.equal(result.trustAnchors, join(dir, 'trust-anchors.pem'))
   t.equal(result.dataProtectionKeys, join(dir, 'data-protection.json'))
+  t.equal((result as { serviceKeys?: string }).serviceKeys, join(dir, 'service-ed25519.private.pem'))
   t.same(result.files.sort(), [PRIVATE, JWKS, 'service-ed25519.private.pem', ...PKI_FILES.map(([name]) => name)].map((name) => join(dir, name)).sort())
   t.equal(statSync(join(dir, 'service-ed25519.private.pem')).mode & 0o777, 0o600, 'the service key is 0600 too')
   t.same(result.issuers.map((i) => i.code), EXAMPLE_ISSUERS.map((i) => i.code))
