@@ -1,3 +1,4 @@
+import pLimit, { type LimitFunction } from 'p-limit'
 import { isWellFormedCertId } from '../ids/index.js'
 import { listedStatusCheck, STATUS_REASONS, type ListedCertificate, type ListedStatus, type StatusIndex } from '../trust/statusList.js'
 import type { DocumentItem, PushItem } from './items.js'
@@ -98,25 +99,6 @@ function bundleStatus(opts: BatchOptions, find: (index: StatusIndex) => ListedCe
   return { listed, check: listedStatusCheck(listed, opts.status.asOf, what), statusChecked: true, statusAsOf: opts.status.asOf.toISOString(), statusSource: 'bundle', ...since }
 }
 
-/** At most `n` holders at once, in arrival order. */
-function semaphore(n: number) {
-  let free = n
-  const waiting: (() => void)[] = []
-  return {
-    async hold<T>(work: () => Promise<T>): Promise<T> {
-      if (free > 0) free--
-      else await new Promise<void>((resolve) => waiting.push(resolve))
-      try {
-        return await work()
-      } finally {
-        const next = waiting.shift()
-        if (next) next()
-        else free++
-      }
-    },
-  }
-}
-
 async function verifyDocument(item: DocumentItem, opts: BatchOptions): Promise<FileVerdict> {
   if (!opts.documents) throw new Error('OFD files need the documents option')
   const outcome = await verifyDocumentFile(item.document, { trust: opts.documents.trust, at: opts.times.at, maxBytes: opts.documents.maxBytes })
@@ -133,10 +115,10 @@ async function verifyDocument(item: DocumentItem, opts: BatchOptions): Promise<F
   return withLive({ ...verdict, ...(live.certificateId ? { id: live.certificateId } : {}) }, live, { documentSm3: document.sm3! })
 }
 
-async function verifyOne(item: PushItem | DocumentItem, opts: BatchOptions, documents: ReturnType<typeof semaphore>): Promise<FileVerdict> {
+async function verifyOne(item: PushItem | DocumentItem, opts: BatchOptions, documents: LimitFunction): Promise<FileVerdict> {
   // One OFD file's bytes per slot (up to MAX_DOCUMENT_BYTES, and its unzipped files), and
   // fewer slots than for JWS: the seal checks are CPU work, more at once only holds more memory.
-  if ('document' in item) return documents.hold(() => verifyDocument(item, opts))
+  if ('document' in item) return documents(() => verifyDocument(item, opts))
   const verified = await opts.verifier.verify(item.jws, opts.times, opts.maxBytes)
   const { decoded } = verified
   // Only a well-formed identifier is shown or asked about: a forged file's "id" could be any text.
@@ -159,7 +141,7 @@ async function verifyOne(item: PushItem | DocumentItem, opts: BatchOptions, docu
  */
 export async function verifyItems(items: AsyncGenerator<PushItem | DocumentItem>, opts: BatchOptions): Promise<FileVerdict[]> {
   const verdicts: { ordinal: number; verdict: FileVerdict }[] = []
-  const documents = semaphore(Math.max(1, opts.documents?.slots ?? 1))
+  const documents = pLimit(Math.max(1, opts.documents?.slots ?? 1))
   let fatal: unknown
   // Workers share one stream: an async generator hands each item to exactly one caller.
   const worker = async () => {
