@@ -18,13 +18,13 @@ function creditCodeFault(code: string): string | undefined {
   return parsed.problem === 'LENGTH' ? 'not 18 characters' : 'a character outside 0-9 and A-Z without I, O, S, V, Z'
 }
 
-const typeCodeArg = (value: string) => {
+export const typeCodeArg = (value: string) => {
   if (!/^[0-9A-Z]{18}[0-9]{3}$/.test(value)) throw new InvalidArgumentError('must be 21 characters: the defining authority\'s 18-character credit code and 3 digits')
   const fault = creditCodeFault(value.slice(0, 18))
   if (fault) throw new InvalidArgumentError(`its first 18 characters are not a valid credit code: ${fault}`)
   return value
 }
-const issuerArg = (value: string) => {
+export const issuerArg = (value: string) => {
   const fault = creditCodeFault(value)
   if (fault) throw new InvalidArgumentError(`not a valid unified social credit code: ${fault}`)
   return value

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { registerCertIdCommand } from './certId.js'
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, maskIdNumbersIn, processIo, type CliIo } from './io.js'
+import { registerIssuerCertCommand } from './issuerCert.js'
 import { registerKeysCommand } from './keys.js'
 import { registerLogCommand } from './log.js'
 import { registerMigrateCommand } from './migrate.js'
@@ -37,6 +38,7 @@ Exit codes: 0 success, 1 the thing checked failed, 2 usage or environment error.
 
 Examples:
   $ zhengzhao keys --out ./dev-keys
+  $ zhengzhao issuer-cert --code 11330106MB12345688 --name 杭州市拱墅区民政局 --out-dir ./issuers
   $ zhengzhao token --role admin --org 11100000000013338W --sub ops-alice
   $ zhengzhao cert-id mint --type 11100000000013338W032 --issuer 11330105002500287C --serial 2025000001
   $ zhengzhao sign licence.json --key issuer.private.pem --out licence.jws
@@ -47,6 +49,7 @@ Examples:
   $ zhengzhao help token`,
     )
   registerKeysCommand(program, io)
+  registerIssuerCertCommand(program, io)
   registerTokenCommand(program, io)
   registerCertIdCommand(program, io)
   registerSignCommand(program, io)

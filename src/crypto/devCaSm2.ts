@@ -118,3 +118,6 @@ export function makeSm2Certificate(opts: Sm2CertOptions): string {
   if (!signedTbs || !Buffer.from(whole(der, signedTbs)).equals(tbsDer)) throw new Error('TBSCertificate re-encoded differently')
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`
 }
+
+// The same name layout, extension wrapping and serial numbers for any development certificate (devIssuerCert.ts).
+export { name as x509Name, extension as x509Extension, randomSerial as randomCertSerial }
