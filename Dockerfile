@@ -1,16 +1,18 @@
 # Zhengzhao service image: compiled JavaScript, production dependencies only, non-root.
 # Run with DATABASE_URL=postgres://… or with a volume on /var/lib/zhengzhao for embedded PGlite.
-# Production needs AUTH_KEYS, AUTH_ISSUER and AUTH_AUDIENCE (the image ships no keys).
+# Production needs AUTH_KEYS, AUTH_ISSUER, AUTH_AUDIENCE, TRUST_ANCHORS, DATA_PROTECTION_KEYS and
+# SERVICE_KEYS (the image ships no keys). Node 24, the current LTS; the code runs on 20.19+ too.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY bin ./bin
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
