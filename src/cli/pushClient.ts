@@ -34,15 +34,15 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: () => nu
   return step / 2 + random() * (step / 2)
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
   })
 }
 
 /** The problem+json a refused batch carries, as "CODE: detail" (masked: details may quote input). */
-async function describeRefusal(res: Response): Promise<string> {
+export async function describeRefusal(res: Response): Promise<string> {
   const body = (await res.json().catch(() => ({}))) as { code?: unknown; detail?: unknown; title?: unknown }
   const code = typeof body.code === 'string' ? body.code : `HTTP ${res.status}`
   const detail = typeof body.detail === 'string' ? body.detail : typeof body.title === 'string' ? body.title : res.statusText
@@ -70,7 +70,7 @@ export interface BatchRequest {
   /**
    * Whether the service has answered this run before. Until it has, a refused connection or an
    * unknown host means nothing runs at that URL: said at once, not retried. After, the same is
-   * a restart mid-run and is retried.
+   * a restart mid-run and is retried. Without it, both are retried like any network error.
    */
   reached?: () => boolean
   /** Called on every answer, whatever its status. */
@@ -89,15 +89,22 @@ export function nothingAnswers(endpoint: string, reason: string): CliError {
   )
 }
 
-interface PostRequest extends Omit<BatchRequest, 'certificates'> {
+export interface PostRequest extends Omit<BatchRequest, 'certificates' | 'signal'> {
   body: string
   /** The answer when it is final; undefined to retry (429, 5xx). */
   settle(res: Response): Promise<{ done: true; value: unknown } | undefined>
-  what: string
+  /** Aborted: stop retrying. */
+  signal?: AbortSignal
+  /** Longest one attempt may take (default 2 minutes: a batch of 1,000). */
+  timeoutMs?: number
 }
 
-/** Posts, retrying network errors, 5xx and 429 with backoff; `settle` decides the rest. */
-async function postWithRetries(req: PostRequest): Promise<unknown> {
+/**
+ * Posts, retrying network errors, 5xx and 429 with backoff, never sooner than Retry-After;
+ * `settle` decides the rest. The one retry loop of the CLI: push and verify --url.
+ * @throws CliError (exit 2) when no answer came after the retries, or what `settle` throws.
+ */
+export async function postWithRetries(req: PostRequest): Promise<unknown> {
   let lastProblem = ''
   for (let attempt = 0; ; attempt++) {
     let wait: number | undefined
@@ -106,7 +113,7 @@ async function postWithRetries(req: PostRequest): Promise<unknown> {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${req.token}` },
         body: req.body,
-        signal: AbortSignal.any([req.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+        signal: AbortSignal.any([...(req.signal ? [req.signal] : []), AbortSignal.timeout(req.timeoutMs ?? REQUEST_TIMEOUT_MS)]),
       })
       req.onAnswer?.()
       const settled = res.status === 429 || res.status >= 500 ? undefined : await req.settle(res)
@@ -114,18 +121,18 @@ async function postWithRetries(req: PostRequest): Promise<unknown> {
       lastProblem = await describeRefusal(res)
       wait = retryAfterMs(res.headers.get('retry-after'))
     } catch (err) {
-      if (req.signal.aborted) throw err
+      if (req.signal?.aborted) throw err
       if (!(err instanceof TypeError) && (err as Error).name !== 'TimeoutError') throw err
       // fetch reports an unreachable server as TypeError("fetch failed") with the reason as its cause.
       const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause
       lastProblem = cause?.code ?? cause?.message ?? (err as Error).message
-      if (cause?.code !== undefined && NOTHING_THERE.has(cause.code) && !(req.reached?.() ?? false)) throw nothingAnswers(req.endpoint, cause.code)
+      if (cause?.code !== undefined && NOTHING_THERE.has(cause.code) && req.reached && !req.reached()) throw nothingAnswers(req.endpoint, cause.code)
     }
     if (attempt >= req.policy.retries) throw usageError(`no answer from ${req.endpoint} after ${attempt + 1} attempt(s): ${lastProblem}`)
     const delay = Math.max(wait ?? 0, backoffMs(attempt, req.policy))
     req.onRetry?.(lastProblem, delay)
     await sleep(delay, req.signal)
-    if (req.signal.aborted) throw new Error('aborted')
+    if (req.signal?.aborted) throw new Error('aborted')
   }
 }
 
@@ -143,7 +150,6 @@ async function refused(res: Response, what: string, tooLarge: string): Promise<n
 export async function postBatch(req: BatchRequest): Promise<BatchItemResult[]> {
   return (await postWithRetries({
     ...req,
-    what: 'batch',
     body: JSON.stringify({ certificates: req.certificates }),
     settle: async (res) => {
       if (res.status === 200) return { done: true, value: checkAnswer(await res.json().catch(() => undefined), req.certificates.length) }
@@ -167,7 +173,6 @@ export async function postDocument(req: DocumentRequest): Promise<BatchItemResul
   const body = JSON.stringify({ ...(req.certificate ? { certificate: req.certificate } : {}), document: req.document.toString('base64') })
   return (await postWithRetries({
     ...req,
-    what: 'file',
     body,
     settle: async (res) => {
       const answer = (await res.json().catch(() => ({}))) as { id?: unknown; code?: unknown; errors?: unknown }

@@ -1,4 +1,4 @@
-import { backoffMs, DEFAULT_RETRY, retryAfterMs } from '../cli/pushClient.js'
+import { DEFAULT_RETRY, describeRefusal, postWithRetries } from '../cli/pushClient.js'
 import { maskIdNumbersIn, usageError } from '../cli/io.js'
 import { isWellFormedCertId } from '../ids/index.js'
 import { CHECK_NAMES, WARNING_CODES, type VerifyWarning } from './checkList.js'
@@ -26,7 +26,7 @@ export interface LiveClient {
 }
 
 const REQUEST_TIMEOUT_MS = 60_000
-const RETRIES = 3
+const RETRY = { ...DEFAULT_RETRY, retries: 3 }
 
 interface VerifyAnswer {
   result?: unknown
@@ -91,8 +91,6 @@ function toAnswer(body: VerifyAnswer): LiveAnswer {
 // A file larger than the service takes is that file's answer, not a reason to stop the run.
 const TOO_LARGE: LiveAnswer = { result: 4, resultText: 'larger than the service accepts (its MAX_DOCUMENT_BYTES)', reasons: ['DOCUMENT_TOO_LARGE'] }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /**
  * Asks the service about each identifier or OFD file, retrying network errors, 5xx and 429 with backoff.
  * @throws CliError (exit 2) when the service refuses (a bad token, say) or cannot be reached.
@@ -105,30 +103,18 @@ export function createLiveClient(base: string, token: string): LiveClient {
   }
 }
 
-/** One POST /v1/verify, retried on network errors, 5xx and 429 with backoff. */
+/** One POST /v1/verify, retried on network errors, 5xx and 429 with backoff (the push's loop). */
 async function post(endpoint: string, token: string, body: string, opts: { document?: boolean } = {}): Promise<LiveAnswer> {
-  let last = ''
-  for (let attempt = 0; ; attempt++) {
-    let wait: number | undefined
-    try {
-      const res = await fetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
-        body,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      })
-      if (res.status === 200) return toAnswer((await res.json().catch(() => ({}))) as VerifyAnswer)
-      if (opts.document && res.status === 413) return TOO_LARGE
-      const problem = (await res.json().catch(() => ({}))) as { code?: unknown; detail?: unknown }
-      last = maskIdNumbersIn(`${res.status} ${String(problem.code ?? res.statusText)}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`)
-      if (res.status !== 429 && res.status < 500) throw usageError(`the service refused the verification: ${last}${res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''}`)
-      wait = retryAfterMs(res.headers.get('retry-after'))
-    } catch (err) {
-      if (!(err instanceof TypeError) && (err as Error).name !== 'TimeoutError') throw err
-      const cause = (err as Error & { cause?: { code?: string } }).cause
-      last = cause?.code ?? (err as Error).message
-    }
-    if (attempt >= RETRIES) throw usageError(`no answer from ${endpoint} after ${attempt + 1} attempt(s): ${last}`)
-    await sleep(Math.max(wait ?? 0, backoffMs(attempt, DEFAULT_RETRY)))
-  }
+  return (await postWithRetries({
+    endpoint,
+    token,
+    body,
+    policy: RETRY,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    settle: async (res) => {
+      if (res.status === 200) return { done: true, value: toAnswer((await res.json().catch(() => ({}))) as VerifyAnswer) }
+      if (opts.document && res.status === 413) return { done: true, value: TOO_LARGE }
+      throw usageError(`the service refused the verification: ${await describeRefusal(res)}${res.status === 401 ? ' (check --token or ZHENGZHAO_TOKEN)' : ''}`)
+    },
+  })) as LiveAnswer
 }
