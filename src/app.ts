@@ -34,6 +34,7 @@ import { logRoutes } from './log/routes.js'
 import { polishOpenApi } from './openapi.js'
 import { problemRoutes } from './problems/routes.js'
 import { publicRoutes } from './public/routes.js'
+import { holderPageRoutes } from './pages/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
 import { seedExampleIssuers } from './issuers/seed.js'
 
@@ -152,7 +153,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         description:
           'Signed e-certificates keyed by the holder\'s ID number. Errors are RFC 9457 application/problem+json with a stable `code`. Certificates are signed ES256, EdDSA, RS256, PS256 or SM2 (SM2-with-SM3, ID 1234567812345678, signature r‖s, key JWK {"crv":"SM2","kty":"EC","x","y"}); receipts and trust bundles are signed by the service key (EdDSA, ES256 or SM2), published at /.well-known/jwks.json.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // The holder's page (/me): the same token, kept by POST /me/sign-in (zhengzhao-holder over plain HTTP).
+          holderCookie: { type: 'apiKey', in: 'cookie', name: '__Host-zhengzhao-holder', description: 'a holder bearer token, as POST /me/sign-in or the identity provider\'s integration sets it (pages only)' },
+        },
+      },
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
@@ -193,5 +200,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(problemRoutes)
   // Anonymous: the scan-to-verify page (/v/{code}), its JSON form and POST /v1/public/verify.
   await app.register(publicRoutes, { db: database.db, config })
+  // The holder's page (/me) and its sign-in: cookies and form bodies are read in that scope only.
+  await app.register(holderPageRoutes, { db: database.db, config })
   return app
 }

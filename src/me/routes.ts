@@ -21,16 +21,21 @@ function text(value: unknown): string | null {
  * they can act on. The individual civil servant (`actor_sub`) is that person's own personal data;
  * it stays with the organisation and the auditors, so a holder cannot single out or pressure staff.
  */
-function entryOf(row: AccessLogRow) {
-  const details = (row.details ?? {}) as { purpose?: { matterCode?: unknown; reason?: unknown } | null; outcome?: unknown }
+export function entryOf(row: AccessLogRow) {
+  const details = (row.details ?? {}) as { purpose?: { matterCode?: unknown; reason?: unknown } | string | null; outcome?: unknown }
+  // An anonymous verification states no matter: its purpose is the string "scan" (someone holding
+  // the printed code opened it) or "public" (a copy was checked through POST /v1/public/verify).
+  const anonymous = row.org === null && (details.purpose === 'scan' || details.purpose === 'public') ? details.purpose : undefined
+  const purpose = typeof details.purpose === 'object' ? details.purpose : undefined
   return {
     at: row.atText,
     kind: row.kind,
     organisation: { code: row.org, name: row.orgName },
-    matterCode: text(details.purpose?.matterCode),
-    reason: text(details.purpose?.reason),
+    matterCode: text(purpose?.matterCode),
+    reason: text(purpose?.reason),
     certificateIds: row.certificateIds ?? [],
     outcome: text(details.outcome),
+    ...(anonymous ? { anonymous } : {}),
     log: logOf(row),
   }
 }

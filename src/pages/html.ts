@@ -30,6 +30,27 @@ dl{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin:0}
 dt{font-size:.85rem;color:#4a4f57;margin-top:.5rem}
 dd{margin:0 0 .5rem;overflow-wrap:anywhere}
 footer{font-size:.85rem;color:#4a4f57;margin-top:1rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+h3{font-size:1rem;margin:0 0 .25rem}
+.card{background:#fff;border-radius:.5rem;padding:1rem;margin:0 0 1rem}
+.card dl{padding:0}
+.ok-text{color:#0f4d1f;font-weight:700}
+.bad-text{color:#6e1410;font-weight:700}
+.qr{margin:.5rem 0;text-align:center;font-size:.9rem;color:#4a4f57}
+.qr svg{display:block;width:12rem;max-width:100%;height:auto;margin:0 auto}
+.qr-big svg{width:20rem}
+.log{list-style:none;padding:0;margin:0}
+.log li{background:#fff;border-radius:.5rem;padding:.75rem 1rem;margin:0 0 .5rem;border-left:4px solid #0b4f9c;overflow-wrap:anywhere}
+.log li.denied{border-left-color:#b3261e}
+.log p{margin:0}
+.meta{font-size:.9rem;color:#4a4f57}
+.who{display:flex;justify-content:space-between;align-items:center;gap:1rem;flex-wrap:wrap}
+.pager{display:flex;justify-content:space-between;margin:1rem 0}
+label{display:block;font-weight:700;margin:.5rem 0 .25rem}
+textarea{width:100%;font:14px/1.4 ui-monospace,monospace;padding:.5rem;border:1px solid #6b7280;border-radius:.375rem}
+button{font:inherit;padding:.5rem 1rem;border-radius:.375rem;border:1px solid #0b4f9c;background:#0b4f9c;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#0b4f9c}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;padding:.5rem;border-radius:.375rem;font-size:.85rem}
 `.trim()
 
 const STYLE_HASH = createHash('sha256').update(STYLE, 'utf8').digest('base64')

@@ -87,7 +87,7 @@ const TEXT = {
 } as const
 
 /** An instant as a person in China reads it: 2025-05-22 14:03 (China Standard Time). */
-function chinaTime(iso: string): string {
+export function chinaTime(iso: string): string {
   return new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ')
 }
 

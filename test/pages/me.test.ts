@@ -1,0 +1,118 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import jsqr from 'jsqr'
+import { PNG } from 'pngjs'
+import type { Browser, Page } from 'puppeteer-core'
+import { bearer, randomCreditCode, tokenFor } from '../helpers/app.js'
+import { HOLDER_ID, HOLDER_NAME } from '../helpers/certs.js'
+import { scanFixture } from '../public/fixture.js'
+
+// The holder's page in a real browser: Debian's chromium through puppeteer-core, as
+// test/pages/browser.test.ts (skipped with a message when it is missing, never in CI).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const jsQR = jsqr as unknown as typeof jsqr.default
+// ZHENGZHAO_SCREENSHOTS=docs/screenshots writes the pages at phone and desktop width.
+const SHOTS = process.env.ZHENGZHAO_SCREENSHOTS
+
+if (!existsSync(CHROMIUM)) {
+  if (process.env.ZHENGZHAO_REQUIRE_BROWSER) t.fail(`${CHROMIUM} is missing: .ci/run installs chromium, and CI must not skip the browser tests`)
+  else t.plan(0, `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium, or set CHROMIUM_PATH)`)
+} else {
+  await browserTests()
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+async function browserTests() {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const f = await scanFixture(t, { PUBLIC_BASE_URL: base })
+  await f.app.listen({ port, host: '127.0.0.1' })
+  const { default: puppeteer } = await import('puppeteer-core')
+  const browser: Browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--lang=zh-CN'] })
+  t.teardown(() => browser.close())
+
+  const cert = await f.issue({ name: HOLDER_NAME })
+  const reader = randomCreditCode()
+  await f.app.inject({ method: 'PUT', url: `/v1/grants/${reader}`, headers: f.adminAuth, payload: { name: '杭州市住房公积金管理中心', grants: [{ typeCode: f.typeCode }] } })
+  const token = await tokenFor(['holder'], { idType: '111', id: HOLDER_ID, sub: 'citizen-002X' })
+
+  async function phone(): Promise<{ page: Page; console: string[] }> {
+    const page = await browser.newPage()
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
+    await page.setJavaScriptEnabled(false)
+    const console: string[] = []
+    page.on('console', (m) => console.push(m.text()))
+    t.teardown(() => page.close().catch(() => {}))
+    return { page, console }
+  }
+  const text = (page: Page) => page.$eval('main', (m) => (m as unknown as { innerText: string }).innerText)
+  const noHorizontalScroll = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')
+  const cspViolations = (console: string[]) => console.filter((m) => /Content Security Policy/i.test(m))
+  async function shoot(page: Page, name: string) {
+    if (!SHOTS) return
+    mkdirSync(SHOTS, { recursive: true })
+    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
+    await page.setViewport({ width: 1280, height: 800 })
+    await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
+  }
+
+  await t.test('sign in through the form, and the page lists the lookup a reader made a moment before', async (t) => {
+    const { page, console } = await phone()
+    await page.goto(`${base}/me`)
+    t.equal(new URL(page.url()).pathname, '/me/sign-in', 'no session: to the sign-in page')
+    t.match(await text(page), '请先登录')
+    t.ok(await noHorizontalScroll(page))
+    await shoot(page, 'me-sign-in')
+
+    // The reader looks this holder up just before the holder opens the page.
+    const lookup = await f.app.inject({
+      method: 'POST',
+      url: '/v1/lookup',
+      headers: await bearer(['reader'], { org: reader, sub: 'clerk-0417' }),
+      payload: { holder: { idType: '111', id: HOLDER_ID }, purpose: { matterCode: 'GJJ-TQ-01', reason: '办理住房公积金提取' } },
+    })
+    t.equal(lookup.statusCode, 200, lookup.body)
+
+    await page.type('#token', token)
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')])
+    t.equal(new URL(page.url()).pathname, '/me', 'signed in: the page')
+    const body = await text(page)
+    t.match(body, HOLDER_NAME)
+    t.match(body, '测试许可证')
+    t.match(body, /杭州市住房公积金管理中心 查询了您的证照\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(北京时间\) · 事项 GJJ-TQ-01 · 事由：办理住房公积金提取/)
+    t.notMatch(await page.content(), HOLDER_ID, 'no ID number in the page')
+    t.ok(await noHorizontalScroll(page), 'no horizontal scroll at 390 px')
+    t.equal(await page.evaluate('getComputedStyle(document.querySelector(".card")).backgroundColor'), 'rgb(255, 255, 255)', 'the stylesheet applied under the CSP')
+    t.same(cspViolations(console), [], 'no CSP violation')
+
+    const qr = PNG.sync.read(Buffer.from(await (await page.$('.qr svg'))!.screenshot({ type: 'png' })))
+    t.equal(jsQR(new Uint8ClampedArray(qr.data), qr.width, qr.height)?.data, `${base}/v/${cert.code}`, "the page's QR code decodes to the certificate's verification URL")
+    await page.evaluate('window.scrollTo(0, 0)')
+    await shoot(page, 'me')
+
+    await page.click('header nav a')
+    await page.waitForSelector('html[lang="en"]')
+    t.match(await text(page), /Hangzhou|杭州市住房公积金管理中心 looked up your certificates/)
+    t.ok(await noHorizontalScroll(page))
+    await shoot(page, 'me-en')
+
+    await Promise.all([page.waitForNavigation(), page.click('.who button')])
+    t.equal(new URL(page.url()).pathname, '/me/sign-out')
+    t.match(await text(page), 'You have signed out.', 'signed out through the form: the same-origin check let it through')
+    await page.goto(`${base}/me`)
+    t.equal(new URL(page.url()).pathname, '/me/sign-in', 'and the session is gone')
+    t.same(cspViolations(console), [])
+  })
+}
