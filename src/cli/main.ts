@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { registerCertIdCommand } from './certId.js'
+import { COMMANDS, requestedCommand } from './commands.js'
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, maskIdNumbersIn, processIo, type CliIo } from './io.js'
-import { registerIssuerCertCommand } from './issuerCert.js'
-import { registerKeysCommand } from './keys.js'
-import { registerLogCommand } from './log.js'
-import { registerMigrateCommand } from './migrate.js'
-import { registerPushCommand } from './push.js'
-import { registerSeedCommand } from './seed.js'
-import { registerSignCommand } from './sign.js'
-import { registerTokenCommand } from './token.js'
-import { registerVerifyCommand } from './verify.js'
 
 function packageVersion(): string {
   // ../../package.json from both src/cli/ and dist/cli/.
@@ -18,7 +9,7 @@ function packageVersion(): string {
   return pkg.version
 }
 
-function buildProgram(io: CliIo): Command {
+async function buildProgram(io: CliIo, argv: readonly string[]): Promise<Command> {
   const program = new Command('zhengzhao')
     .description('Zhengzhao (证照) electronic certificate library: operator and developer tools')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -48,16 +39,15 @@ Examples:
   $ zhengzhao seed --json
   $ zhengzhao help token`,
     )
-  registerKeysCommand(program, io)
-  registerIssuerCertCommand(program, io)
-  registerTokenCommand(program, io)
-  registerCertIdCommand(program, io)
-  registerSignCommand(program, io)
-  registerPushCommand(program, io)
-  registerVerifyCommand(program, io)
-  registerLogCommand(program, io)
-  registerMigrateCommand(program, io)
-  registerSeedCommand(program, io)
+  // Only the command that runs is loaded (commands.ts says why). The program's own help, its
+  // version or an unknown name get every command listed from the table, none of them loaded.
+  const wanted = requestedCommand(argv)
+  if (wanted) (await wanted.load())(program, io)
+  else {
+    for (const c of COMMANDS) program.command(c.name).description(c.summary)
+    const terms = new Map(COMMANDS.map((c) => [c.name, c.term]))
+    program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? cmd.name() })
+  }
   return program
 }
 
@@ -73,7 +63,7 @@ function commanderExitCode(err: CommanderError): number {
  * Never calls process.exit, so tests run it in-process with their own `io`.
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io)
+  const program = await buildProgram(io, argv)
   try {
     await program.parseAsync(argv, { from: 'user' })
     return EXIT_OK
