@@ -1,7 +1,5 @@
-import { sql } from 'drizzle-orm'
-import { rowsOf, type Db } from '../db/client.js'
 import type { TransparencyLog } from '../log/integrator.js'
-import type { AppendedLeaf, StoredCheckpoint } from '../log/store.js'
+import type { AppendedLeaf, NewEvent, StoredCheckpoint } from '../log/store.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { AppError } from '../errors.js'
 import { maskIdNumbersIn } from '../ids/index.js'
@@ -58,7 +56,7 @@ export function maskedText<T>(value: T): T {
   return value
 }
 
-function toRow(event: AccessEvent) {
+function toRow(event: AccessEvent): NewEvent {
   return {
     kind: event.kind,
     actorSub: event.actorSub,
@@ -67,7 +65,7 @@ function toRow(event: AccessEvent) {
     clientRequestId: event.clientRequestId ?? null,
     holderRef: event.holderRef ?? null,
     certificateIds: event.certificateIds ?? null,
-    subject: event.certificateIds?.length === 1 ? event.certificateIds[0] : null,
+    subject: event.certificateIds?.length === 1 ? event.certificateIds[0]! : null,
     details: maskedText(event.details),
   }
 }
@@ -80,32 +78,16 @@ function toRow(event: AccessEvent) {
  * multi-row insert (one statement, one commit), so under load the log costs one round trip per
  * group instead of one per request. Each caller still resolves only after its own row committed.
  */
-export function createAccessLog(db: Db, tlog: TransparencyLog, log?: { error(obj: object, msg: string): void }): AccessLog {
+export function createAccessLog(tlog: TransparencyLog, log?: { error(obj: object, msg: string): void }): AccessLog {
   let queue: Pending[] = []
   let writing = false
 
-  // The whole group travels as one JSON array parameter: the statement text never changes, so the
-  // database parses and plans it once, and no SQL is built per flush.
-  // Ids are drawn in the select's order, so the ascending ids returned are the group's, in order.
-  async function insert(group: Pending[]): Promise<number[]> {
-    const rows = await rowsOf<{ id: string | number }>(db, sql`
-      insert into audit_events (kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details)
-      select e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
-        case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
-        e->>'subject', e->'details'
-      from jsonb_array_elements(${sql.param(JSON.stringify(group.map((p) => toRow(p.event))))}::jsonb) with ordinality as t(e, n)
-      order by n
-      returning id`)
-    return rows.map((r) => Number(r.id)).sort((a, b) => a - b)
-  }
-
-  // The group is durable; the answers wait until an append has put it in the tree.
-  async function integrate(group: Pending[], ids: number[]): Promise<void> {
-    const { checkpoint, appended } = await tlog.integrate()
-    group.forEach((p, i) => {
-      const leaf = appended.get(ids[i]!)
-      p.resolve({ eventId: ids[i]!, checkpoint: leaf?.checkpoint ?? checkpoint, leaf })
-    })
+  // The group is written and appended to the tree in one statement (src/log/store.ts appendNew),
+  // shared with whatever other groups are waiting; each caller resolves once its event is durable
+  // and in a signed checkpoint.
+  async function settle(group: Pending[]): Promise<void> {
+    const result = await tlog.append(group.map((p) => toRow(p.event)))
+    group.forEach((p, i) => p.resolve({ eventId: result.ids[i]!, checkpoint: result.checkpoint, leaf: result.leaves[i] }))
   }
 
   async function flush(): Promise<void> {
@@ -113,32 +95,23 @@ export function createAccessLog(db: Db, tlog: TransparencyLog, log?: { error(obj
     while (queue.length > 0) {
       const group = queue.slice(0, MAX_GROUP)
       queue = queue.slice(group.length)
-      let ids: number[]
       try {
-        ids = await insert(group)
+        await settle(group)
       } catch (err) {
         // One bad row must not fail its neighbours: retry them one by one. An unreachable
         // database is not a bad row: retrying each would keep every caller waiting a timeout apiece.
         const unavailable = isDatabaseUnavailable(err)
         for (const p of group) {
           try {
-            if (group.length > 1 && !unavailable) await integrate([p], await insert([p]))
+            if (group.length > 1 && !unavailable) await settle([p])
             else throw err
           } catch (single) {
-            log?.error({ err: { message: (single as Error).message } }, 'access event could not be written')
+            log?.error({ err: { message: (single as Error).message } }, 'access event could not be written and appended to the log')
             p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
           }
         }
         // Those queued behind this group would wait their turn only to meet the same outage.
         if (unavailable) for (const p of queue.splice(0)) p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
-        continue
-      }
-      try {
-        await integrate(group, ids)
-      } catch (err) {
-        // Durable but not yet in the tree: the next append takes it, but no answer leaves without it.
-        log?.error({ err: { message: (err as Error).message } }, 'access events could not be appended to the log')
-        for (const p of group) p.reject(new AppError('ACCESS_LOG_UNAVAILABLE'))
       }
     }
     writing = false

@@ -39,7 +39,7 @@ function itemOf(row: AuditEventRow) {
 /** Auditors read the whole trail: every change, every access, every denial. */
 export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, { db, config }) => {
   const events = createAuditEventRepository(db)
-  const accessLog = createAccessLog(db, app.transparencyLog, app.log)
+  const accessLog = createAccessLog(app.transparencyLog, app.log)
   app.addSchema(AuditEvent)
   app.addSchema(AuditEventPage)
 

@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto'
 import type { ServiceKeys } from '../crypto/serviceKeys.js'
 import type { Db } from '../db/client.js'
 import { noteSigner, type NoteSigner } from './note.js'
-import { createLogStore, type AppendedLeaf, type LogStore, type StoredCheckpoint } from './store.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
+import { createLogStore, type AppendedLeaf, type LogStore, type NewEvent, type NewEventsResult, type StoredCheckpoint } from './store.js'
 
 export interface Integrated {
   checkpoint: StoredCheckpoint
@@ -23,6 +24,21 @@ export interface TransparencyLog {
    * is not among them: its proof is read from the store).
    */
   integrate(): Promise<Integrated>
+  /**
+   * Writes new events and appends them in one statement (the access log's path): resolves with
+   * their ids, leaves and proofs once they are durable and in a signed checkpoint. Concurrent
+   * calls share one statement.
+   */
+  append(events: NewEvent[]): Promise<NewEventsResult>
+}
+
+// Most new events one statement writes and appends.
+const MAX_NEW = 1000
+
+interface Fresh {
+  events: NewEvent[]
+  resolve: (r: NewEventsResult) => void
+  reject: (e: unknown) => void
 }
 
 /** Every service key signs checkpoints (rotation: verifiers pick the keys they know). */
@@ -33,6 +49,7 @@ export function noteSignersOf(keys: ServiceKeys): NoteSigner[] {
 export function createTransparencyLog(db: Db, opts: { origin: string; serviceKeys: ServiceKeys }): TransparencyLog {
   const store = createLogStore(db, { origin: opts.origin, signers: noteSignersOf(opts.serviceKeys) })
   let waiting: { resolve: (c: Integrated) => void; reject: (e: unknown) => void }[] = []
+  let fresh: Fresh[] = []
   let busy = false
 
   async function runToEnd(): Promise<Integrated> {
@@ -44,10 +61,48 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
     }
   }
 
+  // Batches from several callers in one statement; if it fails for another reason than an
+  // outage, each batch is tried alone so one caller's bad row does not fail the others.
+  async function runFresh(batches: Fresh[]): Promise<void> {
+    let pendingSeen = false
+    const settle = async (group: Fresh[]): Promise<void> => {
+      const result = await store.appendNew(group.flatMap((b) => b.events))
+      pendingSeen ||= result.pendingSeen
+      let at = 0
+      for (const b of group) {
+        const n = b.events.length
+        b.resolve({ ...result, ids: result.ids.slice(at, at + n), leaves: result.leaves.slice(at, at + n) })
+        at += n
+      }
+    }
+    try {
+      await settle(batches)
+    } catch (err) {
+      if (batches.length === 1 || isDatabaseUnavailable(err)) for (const b of batches) b.reject(err)
+      else
+        for (const b of batches)
+          await settle([b]).catch((single: unknown) => b.reject(single))
+    }
+    // Events another path left outside the tree (a crash between write and append): take them now.
+    if (pendingSeen) waiting.push({ resolve: () => {}, reject: () => {} })
+  }
+
   // Callers that arrive during a run wait for the next one, which starts after their call.
   async function pump(): Promise<void> {
     busy = true
-    while (waiting.length > 0) {
+    while (waiting.length > 0 || fresh.length > 0) {
+      if (fresh.length > 0) {
+        const batches: Fresh[] = []
+        let count = 0
+        while (fresh.length > 0 && (batches.length === 0 || count + fresh[0]!.events.length <= MAX_NEW)) {
+          const b = fresh.shift()!
+          batches.push(b)
+          count += b.events.length
+        }
+        await runFresh(batches)
+      }
+      // Then the callers of integrate(), so a steady flow of new events cannot starve them.
+      if (waiting.length === 0) continue
       const group = waiting
       waiting = []
       try {
@@ -66,6 +121,12 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
     integrate() {
       return new Promise<Integrated>((resolve, reject) => {
         waiting.push({ resolve, reject })
+        if (!busy) void pump()
+      })
+    },
+    append(events) {
+      return new Promise<NewEventsResult>((resolve, reject) => {
+        fresh.push({ events, resolve, reject })
         if (!busy) void pump()
       })
     },

@@ -18,7 +18,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }>
   const { db, config } = opts
   const reader = createCertificateReader(db, config.dataProtection)
   const grantsRepo = createGrantRepository(db)
-  const accessLog = createAccessLog(db, app.transparencyLog, app.log)
+  const accessLog = createAccessLog(app.transparencyLog, app.log)
   app.addSchema(LookupResult)
   const actorOf = (request: FastifyRequest) => ({ actorSub: request.user.sub, actorOrg: request.user.org, requestId: request.id, clientRequestId: request.clientRequestId })
 

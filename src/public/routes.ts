@@ -23,7 +23,7 @@ import { CodeFormatQuery, CodeParams, PublicVerifyBody, PublicVerifyResult, Scan
 export const publicRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, { db, config }) => {
   const verify = createVerifyService(db, config)
   const codes = createVerificationCodeRepository(db, config.dataProtection)
-  const accessLog = createAccessLog(db, app.transparencyLog, app.log)
+  const accessLog = createAccessLog(app.transparencyLog, app.log)
   const scan = createScanService(db, config, { verify, codes, accessLog })
   app.addSchema(ScanResult)
   app.addSchema(PublicVerifyResult)

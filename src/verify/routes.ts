@@ -14,7 +14,7 @@ import { createVerifyService, type VerifyOutcome } from './service.js'
 /** POST /v1/verify: any authenticated caller; the result codes are mapped in result.ts. */
 export const verifyRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Config }> = async (app, { db, config }) => {
   const service = createVerifyService(db, config)
-  const accessLog = createAccessLog(db, app.transparencyLog, app.log)
+  const accessLog = createAccessLog(app.transparencyLog, app.log)
   app.addSchema(VerifyResultSchema)
 
   app.post(

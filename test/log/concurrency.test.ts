@@ -9,7 +9,7 @@ import { DATA_SCHEMA, HOLDER_ID } from '../helpers/certs.js'
 const b64 = (s: string): Buffer => Buffer.from(s, 'base64')
 
 // Two replicas of the service, each with its own connection pool, on one PostgreSQL: their
-// appends take turns under the advisory lock, so there is one tree, never two forks.
+// appends race and the primary keys let one through at each size, so there is one tree, never two forks.
 t.test('two service instances on one PostgreSQL under lookup load keep one consistent tree', { skip: process.env.DATABASE_URL ? false : 'needs PostgreSQL: run with DATABASE_URL (bash .ci/with-postgres)' }, async (t) => {
   const databases = [await openDatabase({ url: process.env.DATABASE_URL }), await openDatabase({ url: process.env.DATABASE_URL })]
   t.teardown(() => Promise.all(databases.map((d) => d.close())))
