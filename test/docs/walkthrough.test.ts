@@ -45,11 +45,11 @@ export function walkthroughBlocks(readme: string): string[] {
 /** What some block's output must show: the first block whose text contains `when`. */
 const EXPECTED: Array<{ when: string; stdout: RegExp; what: string }> = [
   { when: '/readyz', stdout: /"status":"ready"/, what: 'the service is ready' },
-  { when: '/v1/issuers/', stdout: /^HTTP 200\nactive RS256,PS256 \S+$/m, what: 'the issuer is registered with an active key' },
+  { when: '/v1/issuers/', stdout: /^HTTP 201\nactive ES256 \S+\nHTTP 200\n11330100MB1234567E 11330106MB12345688$/m, what: 'the new issuer is registered with an active key and allowed for the type' },
   { when: '/v1/grants/', stdout: /"grants":\[\{"typeCode":"11100000000013338W011","matterCodes":\["330100-GJJ-001"\]\}\]/, what: 'the reader is granted marriage certificates' },
-  { when: 'cert-id mint', stdout: /^1\.2\.156\.3005\.2\.11100000000013338W011\.11330100MB1234567E\.2025000102\.001\.L$/m, what: 'the identifier is minted' },
+  { when: 'cert-id mint', stdout: /^1\.2\.156\.3005\.2\.11100000000013338W011\.11330106MB12345688\.2025000102\.001\.2$/m, what: 'the identifier is minted' },
   { when: 'push marriage.jws', stdout: /1 created, 0 unchanged, 0 rejected/, what: 'the certificate is pushed' },
-  { when: '/v1/lookup', stdout: /^valid 结婚证 王五 1\.2\.156\.3005\.2\.11100000000013338W011\.11330100MB1234567E\.2025000102\.001\.L$/m, what: 'the lookup returns the certificate' },
+  { when: '/v1/lookup', stdout: /^valid 结婚证 王五 1\.2\.156\.3005\.2\.11100000000013338W011\.11330106MB12345688\.2025000102\.001\.2$/m, what: 'the lookup returns the certificate' },
   { when: 'x-purpose-reason', stdout: /^valid, 0 status change\(s\)\nresult 0: correct and valid$/m, what: 'the reader reads and verifies it' },
   { when: '/v1/me/access-log', stdout: /access\.read 杭州市住房公积金管理中心 330100-GJJ-001 公积金贷款婚姻状况核验\n.*access\.lookup 杭州市住房公积金管理中心 330100-GJJ-001 公积金贷款婚姻状况核验/, what: 'the holder sees the reader\'s read and lookup with their purpose' },
   { when: '/v1/log/checkpoint', stdout: /marriage\.jws:1\s+VALID\s[\s\S]*VALID receipt: leaf \d+ is in the log/, what: 'the auditor verifies the certificate and the receipt offline' },
