@@ -34,6 +34,7 @@ import { logRoutes } from './log/routes.js'
 import { polishOpenApi } from './openapi.js'
 import { problemRoutes } from './problems/routes.js'
 import { publicRoutes } from './public/routes.js'
+import { presentRoutes } from './present/routes.js'
 import { holderPageRoutes } from './pages/routes.js'
 import { seedExampleCatalogue } from './types/seed.js'
 import { seedExampleIssuers } from './issuers/seed.js'
@@ -200,6 +201,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(problemRoutes)
   // Anonymous: the scan-to-verify page (/v/{code}), its JSON form and POST /v1/public/verify.
   await app.register(publicRoutes, { db: database.db, config })
+  // 亮证: a holder's one-time presentation (/v1/me/…/presentations) and its use (/s/{token}, its JSON form).
+  await app.register(presentRoutes, { db: database.db, config })
   // The holder's page (/me) and its sign-in: cookies and form bodies are read in that scope only.
   await app.register(holderPageRoutes, { db: database.db, config })
   return app

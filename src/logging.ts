@@ -13,7 +13,8 @@ export const maskPersonalData = maskIdNumbersIn
 export function maskedPath(url: string): string {
   // A verification code is a bearer secret (it shows a holder's masked name and status): logs
   // and problem details keep the route, never the code.
-  const path = (url.split('?')[0] || '/').replace(/^(\/v\/|\/v1\/public\/verification\/)[^/]+/, '$1***')
+  // A presentation token (亮证) is one too, for its few minutes: the whole certificate.
+  const path = (url.split('?')[0] || '/').replace(/^(\/v\/|\/v1\/public\/verification\/|\/s\/|\/v1\/public\/presentations\/)[^/]+/, '$1***')
   let decoded = path
   try {
     decoded = decodeURIComponent(path)

@@ -22,7 +22,7 @@ function text(value: unknown): string | null {
  * it stays with the organisation and the auditors, so a holder cannot single out or pressure staff.
  */
 export function entryOf(row: AccessLogRow) {
-  const details = (row.details ?? {}) as { purpose?: { matterCode?: unknown; reason?: unknown } | string | null; outcome?: unknown }
+  const details = (row.details ?? {}) as { purpose?: { matterCode?: unknown; reason?: unknown } | string | null; outcome?: unknown; presentation?: unknown }
   // An anonymous verification states no matter: its purpose is the string "scan" (someone holding
   // the printed code opened it) or "public" (a copy was checked through POST /v1/public/verify).
   const anonymous = row.org === null && (details.purpose === 'scan' || details.purpose === 'public') ? details.purpose : undefined
@@ -35,6 +35,8 @@ export function entryOf(row: AccessLogRow) {
     reason: text(purpose?.reason),
     certificateIds: row.certificateIds ?? [],
     outcome: text(details.outcome),
+    // 亮证: the holder showed it themselves (src/present/); the organisation, or none, is who saw it.
+    ...(details.presentation === true ? { presentation: true as const } : {}),
     ...(anonymous ? { anonymous } : {}),
     log: logOf(row),
   }

@@ -22,6 +22,7 @@ export const AccessLogEntry = Type.Object(
     reason: Nullable(Type.String({ description: 'the stated reason (用证事由)' })),
     certificateIds: Type.Array(Type.String()),
     outcome: Nullable(Type.String({ description: 'found, none, or why it was refused' })),
+    presentation: Type.Optional(Type.Literal(true, { description: 'present when the holder showed the certificate themselves (亮证, POST /v1/me/certificates/{id}/presentations): "shown by you, seen by" the organisation, or by someone anonymous when it is null' })),
     anonymous: Type.Optional(
       Type.Union([Type.Literal('scan'), Type.Literal('public')], {
         description: 'present for an anonymous verification (no organisation, no matter): scan = someone holding the printed code opened it (GET /v/{code} or its JSON form); public = a presented copy was checked through POST /v1/public/verify',

@@ -1,7 +1,7 @@
 import type { ScanReason, ScanView } from '../public/scan.js'
 import { esc, page, type Lang } from './html.js'
 
-const TEXT = {
+export const TEXT = {
   zh: {
     title: '电子证照核验',
     other: 'English',
@@ -96,7 +96,7 @@ function header(lang: Lang, title: string): string {
   return `<header><h1>${esc(title)}</h1><nav><a href="${t.otherHref}" hreflang="${t.otherLang}" lang="${t.otherLang}">${t.other}</a></nav></header>`
 }
 
-function tone(result: number): 'ok' | 'warn' | 'bad' {
+export function tone(result: number): 'ok' | 'warn' | 'bad' {
   if (result === 0) return 'ok'
   if (result === 1 || result === 2) return 'warn'
   return 'bad'

@@ -41,7 +41,7 @@ export interface ScanRequest {
   via: 'page' | 'json'
 }
 
-function reasonOf(result: ResultCode, checks: CheckResult[]): ScanReason | undefined {
+export function reasonOf(result: ResultCode, checks: CheckResult[]): ScanReason | undefined {
   const failing = (name: string) => checks.find((c) => c.check === name && c.outcome === 'fail')
   if (result === 3) {
     const status = failing('status')?.reason
