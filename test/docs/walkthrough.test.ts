@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -129,6 +129,10 @@ t.test('the README walkthrough runs end to end, each block exiting 0 and showing
   t.ok(blocks.length >= 8, `the Walkthrough has its marked blocks (${blocks.length})`)
   const urlUses = blocks.join('\n').split(README_URL).length - 1
   t.equal(urlUses, 1, `the blocks name ${README_URL} once (ZHENGZHAO_URL), and go through $ZHENGZHAO_URL otherwise`)
+
+  // What the README asks a newcomer to have: curl 7.76+ (--fail-with-body) and bash.
+  const curl = /^curl (\d+)\.(\d+)/.exec(spawnSync('curl', ['--version'], { encoding: 'utf8' }).stdout ?? '')
+  t.ok(curl && (Number(curl[1]) > 7 || (Number(curl[1]) === 7 && Number(curl[2]) >= 76)), `curl 7.76 or newer is installed (${curl?.[0] ?? 'none'})`)
 
   const scratch = t.testdir({ clone: {}, data: {}, home: {}, blocks: {} })
   const clone = join(scratch, 'clone')
