@@ -179,9 +179,18 @@ function leafProblems(leaf: X509Certificate, now: Date): CertificateProblem[] {
   // A JWS is a digital signature; nonRepudiation (contentCommitment) alone does not permit one.
   if (!keyUsageAllows(c, KeyUsageFlags.digitalSignature)) problems.push({ code: 'NO_DIGITAL_SIGNATURE', message: 'the key usage does not include digitalSignature' })
   // The algorithm allow-list and minimum RSA size are pinned in keys.ts.
-  const algorithms = signingAlgorithmsForKey(leaf.publicKey)
+  const algorithms = algorithmsOf(leaf)
   if (typeof algorithms === 'string') problems.push({ code: 'KEY_NOT_ALLOWED', message: algorithms })
   return problems
+}
+
+// What a certificate's key may sign with, once per parsed certificate: `publicKey` makes a new
+// KeyObject on every access, and a verification by identifier checks the same chain each time.
+const keyAlgorithms = new WeakMap<X509Certificate, ReturnType<typeof signingAlgorithmsForKey>>()
+function algorithmsOf(leaf: X509Certificate): ReturnType<typeof signingAlgorithmsForKey> {
+  let found = keyAlgorithms.get(leaf)
+  if (found === undefined) keyAlgorithms.set(leaf, (found = signingAlgorithmsForKey(leaf.publicKey)))
+  return found
 }
 
 /**
@@ -201,10 +210,18 @@ export async function checkSigningCertificate(
   }
   const [leaf, ...intermediates] = chain
   const problems = [...leafProblems(leaf, now), ...trustProblems(leaf, intermediates, anchors, now)]
-  const algorithms = signingAlgorithmsForKey(leaf.publicKey)
+  const algorithms = algorithmsOf(leaf)
   if (problems.length > 0 || typeof algorithms === 'string') return { ok: false, problems }
-  return { ok: true, value: await describe(leaf, chain, algorithms) }
+  // What describes the chain does not depend on the time: once per parsed chain.
+  let info = descriptions.get(chain)
+  if (!info) {
+    descriptions.set(chain, (info = describe(leaf, chain, algorithms)))
+    info.catch(() => descriptions.delete(chain))
+  }
+  return { ok: true, value: await info }
 }
+
+const descriptions = new WeakMap<Chain, Promise<SigningCertificateInfo>>()
 
 const thumbprints = new WeakMap<X509Certificate, Promise<string>>()
 

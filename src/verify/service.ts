@@ -8,7 +8,7 @@ import { createCertificateVerifier, type CertificateVerifier } from './certifica
 import { checkList, fail, pass, skipped, type CheckResult } from './checkList.js'
 import { holderIdProblem } from './content.js'
 import { decodeCertificate, type DecodedCertificate } from './decode.js'
-import { databaseTrust, findByTypeAndNumber } from './repository.js'
+import { certificateWithTrustReader, databaseTrust, findByTypeAndNumber, withPreloaded } from './repository.js'
 import { storedOfdChecks, type StoredOfdDeps } from './storedOfd.js'
 import { readDocument } from '../certificates/repository.js'
 import { insufficient, resultFor, resultOf, type VerifyResult } from './result.js'
@@ -81,6 +81,7 @@ function presentedSummary(d: DecodedCertificate, certIdExceptions: ReadonlySet<s
 export function createVerifyService(db: Db, config: Config) {
   const reader = createCertificateReader(db, config.dataProtection)
   const trust = databaseTrust(db, config.trustAnchors, config.creditCodeExceptions, config.certIdCheckExceptions)
+  const withTrust = certificateWithTrustReader(db)
   const exceptions = config.creditCodeExceptions
   const refOf = (idType: string, id: string, now: Date) => {
     const valid = holderIdProblem(idType, id, exceptions, now)
@@ -141,12 +142,14 @@ export function createVerifyService(db: Db, config: Config) {
       const checks = checkList([fail('identifier', 'CERT_ID_INVALID', certIdProblemText(parsed))])
       return { by: 'id', ...insufficient('not a valid GB/T 36904 identifier'), checks, certificateIds: [], receipt: { certificates: [] } }
     }
-    const row = await reader.byId(id)
-    if (!row) {
+    // The row, its issuer with keys, and its type in one round trip.
+    const found = await withTrust(id)
+    if (!found) {
       const checks = checkList([fail('matchesRecord', 'NO_RECORD', 'no certificate is stored under this identifier')])
       return { by: 'id', ...resultOf(checks), checks, certificateIds: [id], receipt: { certificates: [] } }
     }
-    const outcome = await stored(createCertificateVerifier(trust), row, skipped('matchesRecord', 'nothing presented to compare'), now)
+    const { row } = found
+    const outcome = await stored(createCertificateVerifier(withPreloaded(trust, found)), row, skipped('matchesRecord', 'nothing presented to compare'), now)
     // The receipt names no holder: the caller presented none.
     return { by: 'id', ...outcome, record: row, certificate: summaryOf(row), holderRef: row.holderIndex, certificateIds: [row.id], receipt: { certificates: [{ id: row.id, sha256: row.jwsSha256 }] } }
   }
