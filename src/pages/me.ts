@@ -82,6 +82,12 @@ const TEXT = {
     colon: '：',
     outcomes: { none: '未找到符合条件的证照', TYPE_NOT_GRANTED: '未获授权查询该类证照' } as Record<string, string>,
     newest: '最新记录',
+    presentTitle: '出示证照',
+    presentExpires: '二维码有效至',
+    presentLead: '请办事人员扫描此二维码',
+    presentUntil: (t: string) => `有效至 ${t}（北京时间），只能使用一次。对方扫码后可看到这份证照的全部内容。`,
+    done: '完成',
+    cannotShow: { CERTIFICATE_NOT_IN_FORCE: '这份证照当前不在有效期内或已被撤销、暂停、取代，不能出示。', CERTIFICATE_NOT_FOUND: '没有找到这份证照。' } as Record<string, string>,
     older: '更早的记录',
     note: '本页显示您的姓名，因为这是您本人的页面；页面不显示身份证件号码。机构的名称和统一社会信用代码由服务登记；具体经办人员不向您显示，由机构和审计人员掌握。',
   },
@@ -130,6 +136,12 @@ const TEXT = {
     colon: ': ',
     outcomes: { none: 'nothing matching was found', TYPE_NOT_GRANTED: 'not granted this type of certificate' } as Record<string, string>,
     newest: 'Newest',
+    presentTitle: 'Show a certificate',
+    presentExpires: 'Code valid until',
+    presentLead: 'Let the clerk scan this code',
+    presentUntil: (t: string) => `Valid until ${t} (China Standard Time), once. Whoever scans it sees all of this certificate.`,
+    done: 'Done',
+    cannotShow: { CERTIFICATE_NOT_IN_FORCE: 'This certificate is not in force (expired, not yet valid, revoked, suspended or superseded) and cannot be shown.', CERTIFICATE_NOT_FOUND: 'No such certificate of yours.' } as Record<string, string>,
     older: 'Older',
     note: 'Your name is shown because this page is yours alone; no ID number is shown. Organisations are named as registered with the service; the individual member of staff is not shown to you: the organisation and the auditors know who it was.',
   },
@@ -271,4 +283,28 @@ export function crossOriginPage(lang: Lang): string {
   return page(lang, TEXT[lang].title, `${header(lang, TEXT[lang].title)}
 <section class="result bad" role="alert" data-code="FORBIDDEN"><p>${esc(s.crossOrigin)}</p></section>
 <p><a href="${withLang('/me', lang)}">${s.back}</a></p>`)
+}
+
+/** The time of day in China with seconds: a presentation lives minutes, not days. */
+const chinaClock = (iso: string) => new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(11, 19)
+
+/** POST /me/certificates/{id}/present: the one-time QR code, big, with its expiry and a way back. */
+export function presentationPage(lang: Lang, p: { typeName: string; number: string; qrSvg: string; expiresAt: string }): string {
+  const t = TEXT[lang]
+  const svg = p.qrSvg.replace('<svg ', `<svg role="img" aria-label="${esc(t.presentLead)}" `)
+  const body = `<header><h1>${esc(t.presentTitle)}</h1></header>
+<section class="result ok" role="status"><p>${esc(t.presentLead)}<small>${esc(t.presentUntil(chinaClock(p.expiresAt)))}</small></p></section>
+<figure class="qr qr-big">${svg}</figure>
+<dl><dt>${esc(p.typeName)}</dt><dd>${esc(p.number)}</dd><dt>${t.presentExpires}</dt><dd><time datetime="${esc(p.expiresAt)}" data-expires>${esc(chinaClock(p.expiresAt))}</time> (${t.tz})</dd></dl>
+<p><a href="${withLang('/me', lang)}">${t.done}</a></p>`
+  return page(lang, t.presentTitle, body)
+}
+
+/** A certificate that cannot be shown: says why, and the way back. */
+export function cannotPresentPage(lang: Lang, code: string): string {
+  const t = TEXT[lang]
+  const body = `<header><h1>${esc(t.presentTitle)}</h1></header>
+<section class="result bad" role="alert" data-code="${esc(code)}"><p>${esc(t.cannotShow[code] ?? code)}</p></section>
+<p><a href="${withLang('/me', lang)}">${t.done}</a></p>`
+  return page(lang, t.presentTitle, body)
 }

@@ -13,11 +13,14 @@ import { maskIdNumbersIn } from '../ids/index.js'
 import { entryOf } from '../me/routes.js'
 import { qrSvg } from '../public/qr.js'
 import { createVerificationCodeRepository } from '../public/repository.js'
+import { CertificateIdParams } from '../certificates/schemas.js'
+import { AppError } from '../errors.js'
+import { createPresentationService } from '../present/service.js'
 import { publicRateLimit } from '../public/rateLimit.js'
 import type { ScanService } from '../public/scan.js'
 import { CodeParams, LangQuery } from '../public/schemas.js'
 import { PAGE_CSP, type Lang } from './html.js'
-import { crossOriginPage, myPage, signInPage, type MyCertificateCard } from './me.js'
+import { cannotPresentPage, crossOriginPage, myPage, presentationPage, signInPage, type MyCertificateCard } from './me.js'
 import { forgetToken, holderSession, isSameOrigin, keepToken, type SignInReason } from './session.js'
 import { codeNotFoundPage, verificationPage } from './verification.js'
 
@@ -87,6 +90,7 @@ export const holderPageRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Confi
   const events = createAuditEventRepository(db)
   const codes = createVerificationCodeRepository(db, config.dataProtection)
   const pasteForm = config.env !== 'production'
+  const presentations = createPresentationService(db, config, app.transparencyLog, app.log)
 
   async function cardOf(row: CertificateRow): Promise<MyCertificateCard & { holderName: string; issuedOn: string }> {
     const view = reader.view(row)
@@ -141,7 +145,7 @@ export const holderPageRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Confi
       const [rows, log] = await Promise.all([reader.byHolder(holderRef), events.accessLog(holderRef, {}, { cursor: cursorIn(request.validationError ? undefined : request.query.cursor), limit: LOG_PAGE })])
       const cards = await Promise.all(rows.map(cardOf))
       const newest = cards.reduce<(typeof cards)[number] | undefined>((a, c) => (!a || c.issuedOn > a.issuedOn ? c : a), undefined)
-      const view = { holderName: newest?.holderName ?? null, certificates: cards, entries: log.rows.map(entryOf), older: Boolean(!request.validationError && request.query.cursor), canPresent: false, ...(log.nextCursor ? { nextCursor: log.nextCursor } : {}) }
+      const view = { holderName: newest?.holderName ?? null, certificates: cards, entries: log.rows.map(entryOf), older: Boolean(!request.validationError && request.query.cursor), canPresent: true, ...(log.nextCursor ? { nextCursor: log.nextCursor } : {}) }
       return html(reply, 200, myPage(view, lang, chinaToday()))
     },
   )
@@ -205,6 +209,53 @@ export const holderPageRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Confi
       },
     )
   }
+
+  app.post(
+    '/me/certificates/:id/present',
+    {
+      schema: {
+        tags: ['pages'],
+        operationId: 'presentMyCertificate',
+        security: HOLDER_SECURITY,
+        summary: '出示 (亮证) from the holder\'s page: a one-time QR code of one of my certificates in force (holder, HTML)',
+        description:
+          'The 出示 button of GET /me. Makes a presentation as POST /v1/me/certificates/{id}/presentations does (src/present/service.ts: single use, PRESENTATION_TTL) and answers a page with its QR code, big, the time it expires and a link back. The form must come from this service\'s own page: otherwise 403 and nothing is made. Without a session, 303 to /me/sign-in.',
+        params: CertificateIdParams,
+        consumes: ['application/x-www-form-urlencoded'],
+        body: LangForm,
+        produces: ['text/html'],
+        response: {
+          200: HtmlPage('The presentation: its QR code, its expiry, a link back to /me'),
+          303: SeeOther('No session, or its token expired or was refused: to /me/sign-in?reason=…'),
+          403: HtmlPage('A form from another origin: a page saying so; nothing made'),
+          404: HtmlPage('Not a certificate of this holder: a page saying so (CERTIFICATE_NOT_FOUND)'),
+          409: HtmlPage('The certificate is not in force: a page saying so (CERTIFICATE_NOT_IN_FORCE)'),
+        },
+      },
+      attachValidation: true,
+    },
+    async (request, reply) => {
+      const lang = langIn(request.body)
+      if (!isSameOrigin(request, config)) return html(reply, 403, crossOriginPage(lang))
+      const session = await holderSession(app, request, reply)
+      if ('refused' in session) {
+        if (session.refused !== 'required') forgetToken(request, reply)
+        return reply.redirect(signInUrl(lang, session.refused), 303)
+      }
+      const holder = session.caller.holder!
+      const holderRef = holderIndex(config.dataProtection, holder.idType, holder.id)
+      const certificateId = request.params.id
+      try {
+        const shown = await presentations.create({ holderRef, certificateId, requestId: request.id, actorSub: session.caller.sub, clientRequestId: request.clientRequestId })
+        const row = (await reader.byId(certificateId))!
+        const names = await codes.names(row.typeCode, row.issuerCode)
+        return html(reply, 200, presentationPage(lang, { typeName: names.typeName ?? row.typeCode, number: maskIdNumbersIn(row.number), qrSvg: shown.qrSvg, expiresAt: shown.expiresAt }))
+      } catch (err) {
+        if (err instanceof AppError && (err.code === 'CERTIFICATE_NOT_FOUND' || err.code === 'CERTIFICATE_NOT_IN_FORCE')) return html(reply, err.status, cannotPresentPage(lang, err.code))
+        throw err
+      }
+    },
+  )
 
   app.post(
     '/me/sign-out',

@@ -2,7 +2,7 @@ import t from 'tap'
 import { bearer, randomCreditCode, randomTypeCode, tokenFor } from '../helpers/app.js'
 import { HOLDER_ID, HOLDER_NAME, OTHER_HOLDER_ID } from '../helpers/certs.js'
 import { scanFixture } from '../public/fixture.js'
-import { signInPage } from '../../src/pages/me.js'
+import { myPage, signInPage } from '../../src/pages/me.js'
 
 // One app for the file: behind a trusted proxy, so a request says whether it came over HTTPS.
 const f = await scanFixture(t, { TRUST_PROXY: 'true', PUBLIC_BASE_URL: 'https://zz.example.gov.cn' })
@@ -171,6 +171,55 @@ t.test('the access log pages with cursor links, each entry once', async (t) => {
   t.same([...seen].sort().reverse(), seen, 'newest first across pages')
   const bad = await app.inject({ method: 'GET', url: '/me?cursor=bm90LWEtY3Vyc29y', headers: auth })
   t.equal(bad.statusCode, 200, 'a mangled cursor is the newest page, not an error page')
+})
+
+t.test('出示: a one-time QR code of a certificate in force, from a form on the page', async (t) => {
+  const valid = await f.issue()
+  const revoked = await f.issue()
+  await f.revoke(revoked.id)
+  const theirs = await f.issue({ holderId: OTHER_HOLDER_ID })
+  const cookie = session(cookieOf(await signIn(await holderToken())))
+  const page = (await app.inject({ method: 'GET', url: '/me', headers: cookie })).body
+  const formFor = (id: string) => `<form method="post" action="/me/certificates/${encodeURIComponent(id)}/present">`
+  t.match(page, formFor(valid.id), 'a 出示 button on a certificate in force')
+  t.notMatch(page, formFor(revoked.id), 'none on a revoked one')
+  const present = (id: string, headers: Record<string, string> = FROM_OUR_PAGE) =>
+    app.inject({ method: 'POST', url: `/me/certificates/${encodeURIComponent(id)}/present`, headers: { ...cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: 'lang=zh' })
+  const shown = await present(valid.id)
+  t.equal(shown.statusCode, 200)
+  t.match(shown.body, /<figure class="qr qr-big"><svg role="img" aria-label="请办事人员扫描此二维码"/)
+  const expires = Date.parse(/<time datetime="([^"]+)" data-expires>/.exec(shown.body)![1]!)
+  t.ok(expires > Date.now() && expires <= Date.now() + 300_000, 'expires within PRESENTATION_TTL')
+  t.match(shown.body, '只能使用一次')
+  t.match(shown.body, '<a href="/me">完成</a>')
+  t.notMatch(shown.body, HOLDER_ID)
+  t.notMatch(shown.body, /<script|\son[a-z]+=/i)
+  t.equal(shown.headers['cache-control'], 'no-store')
+
+  const notInForce = await present(revoked.id)
+  t.equal(notInForce.statusCode, 409)
+  t.match(notInForce.body, 'data-code="CERTIFICATE_NOT_IN_FORCE"')
+  const notMine = await present(theirs.id)
+  t.equal(notMine.statusCode, 404)
+  t.match(notMine.body, 'data-code="CERTIFICATE_NOT_FOUND"')
+
+  const created = async () => (await app.inject({ method: 'GET', url: '/v1/audit/events?kind=presentation.created&limit=200', headers: await bearer(['auditor']) })).json().items.length
+  const before = await created()
+  t.ok(before >= 1, 'the presentation made above is counted')
+  const forged = await present(valid.id, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })
+  t.equal(forged.statusCode, 403, 'a form from another site')
+  t.equal(await created(), before, 'made no presentation')
+  const noSession = await app.inject({ method: 'POST', url: `/me/certificates/${encodeURIComponent(valid.id)}/present`, headers: { 'content-type': 'application/x-www-form-urlencoded', ...FROM_OUR_PAGE }, payload: '' })
+  t.equal(noSession.statusCode, 303)
+  t.equal(noSession.headers.location, '/me/sign-in?reason=required')
+})
+
+t.test('a presentation seen by someone is worded "shown by you, seen by …"', async (t) => {
+  const base = { at: '2031-03-01T08:04:00.000000Z', kind: 'access.verify', matterCode: null, reason: null, certificateIds: [], outcome: null, log: null, presentation: true as const }
+  const html = myPage({ holderName: null, certificates: [], entries: [{ ...base, organisation: { code: reader, name: '某区行政审批局' } }, { ...base, organisation: { code: null, name: null } }], older: false, canPresent: true }, 'zh', '2031-03-01')
+  t.match(html, '<strong>您出示，某区行政审批局查看</strong>')
+  t.match(html, '<strong>您出示，扫描二维码的人查看</strong>')
+  t.match(myPage({ holderName: null, certificates: [], entries: [{ ...base, organisation: { code: reader, name: '某区行政审批局' } }], older: false, canPresent: true }, 'en', '2031-03-01'), 'Shown by you, seen by 某区行政审批局')
 })
 
 t.test('CSRF: a form from another origin changes nothing', async (t) => {

@@ -83,7 +83,7 @@ async function browserTests() {
       headers: await bearer(['reader'], { org: reader, sub: 'clerk-0417' }),
       payload: { holder: { idType: '111', id: HOLDER_ID }, purpose: { matterCode: 'GJJ-TQ-01', reason: '办理住房公积金提取' } },
     })
-    t.equal(lookup.statusCode, 200, lookup.body)
+    t.equal(lookup.statusCode, 200, "the reader's lookup")
 
     await page.type('#token', token)
     await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')])
@@ -101,6 +101,17 @@ async function browserTests() {
     t.equal(jsQR(new Uint8ClampedArray(qr.data), qr.width, qr.height)?.data, `${base}/v/${cert.code}`, "the page's QR code decodes to the certificate's verification URL")
     await page.evaluate('window.scrollTo(0, 0)')
     await shoot(page, 'me')
+
+    // 出示: the one-time QR code, big, for the clerk to scan.
+    await Promise.all([page.waitForNavigation(), page.click('.card form button')])
+    t.match(await text(page), /请办事人员扫描此二维码\s*有效至 \d{2}:\d{2}:\d{2}（北京时间），只能使用一次/)
+    const big = PNG.sync.read(Buffer.from(await (await page.$('.qr-big svg'))!.screenshot({ type: 'png' })))
+    t.match(jsQR(new Uint8ClampedArray(big.data), big.width, big.height)?.data, new RegExp(`^${base}/s/[A-Za-z0-9_-]{32}$`), 'the presentation QR decodes to its one-time URL')
+    t.ok(await noHorizontalScroll(page))
+    t.same(cspViolations(console), [])
+    await shoot(page, 'me-present')
+    await Promise.all([page.waitForNavigation(), page.click('main > p > a')])
+    t.equal(new URL(page.url()).pathname, '/me', 'done: back to the page')
 
     await page.click('header nav a')
     await page.waitForSelector('html[lang="en"]')
