@@ -74,7 +74,7 @@ export function cpuWindow(pids: Pids): { stop(): CpuShare } {
   const read = () => {
     const own = process.cpuUsage()
     return {
-      service: cpuSeconds(pids.service),
+      service: cpuSeconds(pids.service, true),
       baseline: cpuSeconds(pids.baseline),
       postgres: cpuSeconds(pids.postmaster, true),
       loadGenerator: (own.user + own.system) / 1e6,

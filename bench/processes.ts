@@ -1,7 +1,7 @@
 // Child processes of a benchmark run: the service and the bare baseline, each its own Node
 // process on 127.0.0.1, stopped by pid whatever happens; and the RSS sampler for the service.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -92,13 +92,29 @@ export async function startNode(name: string, argv: string[], env: Record<string
 }
 
 /** Resident set size of a process in bytes, from /proc (VmRSS); undefined once it is gone. */
-export function rssBytes(pid: number): number | undefined {
+function ownRss(pid: number): number | undefined {
   try {
     const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return m ? Number(m[1]) * 1024 : undefined
   } catch {
     return undefined
   }
+}
+
+/** A process's RSS plus its child processes' (the workers of a WORKERS>1 service). */
+export function rssBytes(pid: number): number | undefined {
+  const own = ownRss(pid)
+  if (own === undefined) return undefined
+  let total = own
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]) === pid) total += ownRss(Number(entry)) ?? 0
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total
 }
 
 /** Samples a process's RSS every `everyMs` while running; `stop()` returns the peak in bytes. */

@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     // The Docker image's heap cap (its NODE_OPTIONS): the service as it is deployed.
     'node-flags': { type: 'string', default: '--max-old-space-size=128' },
     profile: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
     'quiet-wait': { type: 'string', default: '20' },
     'copy-workers': { type: 'string', default: '2' },
     sm2: { type: 'boolean', default: false },
@@ -85,6 +87,11 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
   --tsx                 run the service from the TypeScript sources, as npm start does
   --node-flags=FLAGS    node flags for the service (default the image's --max-old-space-size=128)
   --profile             run the service under node --cpu-prof and report where its CPU went
+  --workers N           the service's WORKERS (processes, PostgreSQL only; default 1, so runs compare
+                        with earlier ones); CPU and RSS then count every worker
+  --pin                 separate machines, simulated (PostgreSQL only): taskset puts the service and
+                        the baseline on the last core, PostgreSQL and the load generator on the
+                        others, so the ratio no longer mixes the database's CPU into the service's
   --quiet-wait S        wait up to S seconds for the machine to go quiet before each scenario (default 20)
   --max-minutes M       stop everything and fail after M minutes (default 20 + 6 per million rows)
   --out FILE            report file (default docs/benchmarks.md); --no-write prints only
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
   const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
-    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, pin: args.pin, workers: int('workers', args.workers, 1), nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
     process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.log ? `${logTable(report)}\n\n` : ''}${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)

@@ -1,9 +1,11 @@
 // One benchmark run, start to finish: service, data set, baseline, scenarios. Every process it
 // starts is registered in `cleanups` the moment it exists, so the caller stops it whatever happens.
 import { appendBacklog, treeSize, type LogFigures } from './log.js'
+import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import postgres from 'postgres'
 import { readExampleSigningKey, signDevToken } from '../src/auth/devTokens.js'
 import { EXAMPLE_KEYS_DIR } from '../src/config.js'
@@ -32,6 +34,14 @@ export interface SuiteOptions {
   nodeFlags: string[]
   /** Worker threads generating the rows written with COPY. */
   copyWorkers: number
+  /**
+   * Separate machines, simulated: the service (and the baseline) on the last core, PostgreSQL and
+   * the load generator on the others (taskset), so the service's CPU no longer competes with the
+   * database's. PostgreSQL only.
+   */
+  pin?: boolean | undefined
+  /** The service's WORKERS (processes); its CPU and RSS then count the workers too. */
+  workers: number
   /** The SM2 variant: SM2 issuer key and service key, the service's SM2 pool of `threads` workers. */
   sm2?: { threads: number } | undefined
   /** The sealed-OFD scenario: `files` certificates with a file of `pages` pages, the service's OFD pool of `threads` workers. */
@@ -41,6 +51,24 @@ export interface SuiteOptions {
 }
 
 type Cleanups = (() => Promise<void> | void)[]
+
+/** `taskset -a -cp CPUS PID`: every thread of the process, and whatever it forks from now on. */
+async function pinTo(cpus: string, pid: number): Promise<void> {
+  await promisify(execFile)('taskset', ['-a', '-cp', cpus, String(pid)])
+}
+
+/** The cores for `--pin`: the service gets the last one, PostgreSQL and the bench the rest. */
+function pinPlan(): { service: string; others: string } {
+  const n = availableParallelism()
+  if (n < 2) throw new Error('--pin needs at least 2 cores')
+  return { service: String(n - 1), others: n === 2 ? '0' : `0-${n - 2}` }
+}
+
+/** A process and every process it has forked (PostgreSQL's backends, the service's workers); later forks inherit. */
+async function pinTree(cpus: string, parent: number): Promise<void> {
+  const { stdout } = await promisify(execFile)('pgrep', ['-P', String(parent)]).catch(() => ({ stdout: '' }))
+  for (const pid of [parent, ...stdout.split(/\s+/).filter(Boolean).map(Number)]) await pinTo(cpus, pid).catch(() => {})
+}
 const READER_ORG = '11330105002500287C'
 
 function scratchDir(prefix: string, cleanups: Cleanups): string {
@@ -83,13 +111,16 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   if (distDir) cleanups.push(() => rmSync(distDir, { recursive: true, force: true }))
   const serviceArgv = [...o.nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
   const sm2 = o.sm2 ? { ...o.sm2, ...makeSm2Material(scratchDir('zhengzhao-bench-sm2-', cleanups)) } : undefined
-  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...(o.ofd ? { OFD_THREADS: String(o.ofd.threads) } : {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
+  const pin = o.pin ? pinPlan() : undefined
+  if (pin && !databaseUrl) throw new Error('--pin needs PostgreSQL: PGlite runs inside the service process')
+  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', WORKERS: String(o.workers), ...(o.ofd ? { OFD_THREADS: String(o.ofd.threads) } : {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
   // SM2: the service signs the log's checkpoints with an SM2 key and checks SM2 signatures on its worker pool.
   let serviceEnv = sm2 ? { ...baseEnv, SERVICE_KEYS: sm2.serviceKeyFile, SM2_THREADS: String(sm2.threads) } : baseEnv
   let service: Child | undefined
   let idleRssBytes = 0
   const startService = async () => {
     service = await startNode('service', serviceArgv, serviceEnv, '/readyz', distDir)
+    if (pin) await pinTree(pin.service, service.pid)
     await new Promise((r) => setTimeout(r, 1000))
     idleRssBytes = rssBytes(service.pid) ?? 0
     log(`service pid ${service.pid} on ${service.url}, RSS ${(idleRssBytes / 2 ** 20).toFixed(0)} MB when ready`)
@@ -97,6 +128,12 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   cleanups.push(() => service?.stop())
   await startService()
   const pids: Pids = { service: service!.pid, postmaster: databaseUrl ? await postmasterOf(databaseUrl) : undefined }
+  if (pin) {
+    if (!pids.postmaster) throw new Error('--pin needs PostgreSQL (its postmaster could not be found)')
+    await pinTree(pin.others, pids.postmaster)
+    await pinTo(pin.others, process.pid)
+    log(`pinned: service and baseline on core ${pin.service}; PostgreSQL and the load generator on ${pin.others}`)
+  }
 
   const idpKey = readExampleSigningKey()
   const token = (roles: ('admin' | 'issuer' | 'reader')[], org: string) => signDevToken(idpKey, { roles, org, sub: 'bench', ttlSeconds: 4 * 3600 })
@@ -165,6 +202,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const baseline = await startNode('baseline', ['--import', 'tsx', 'bench/baseline.ts'], databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: baselineDir!, DATABASE_URL: '' }, '/ready')
   cleanups.push(() => baseline.stop())
   pids.baseline = baseline.pid
+  if (pin) await pinTo(pin.service, baseline.pid)
   log(`baseline pid ${baseline.pid} on ${baseline.url}`)
   const lookupBody = () => JSON.stringify({ holder: { idType: '111', id: syntheticHolder(allHolders[Math.floor(Math.random() * rows)]!) }, purpose: { matterCode: 'BENCH-LOOKUP', reason: 'benchmark' } })
   await sanityCheck(service!.url, baseline.url, readerToken, syntheticHolder(loaded.holders[0]!))
@@ -263,7 +301,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   ]
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
-    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
+    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', pin ? 'pinned' : '', o.workers > 1 ? `workers=${o.workers}` : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,

@@ -48,6 +48,8 @@ export interface AppDeps {
   migrate?: boolean
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream
+  /** The Merkle log's appender; by default this process appends (src/cluster.ts: a worker asks its primary). */
+  transparencyLog?: (db: Database['db']) => TransparencyLog
 }
 
 // A client-supplied request id is kept (as a correlation hint) only when it cannot smuggle anything into logs.
@@ -67,15 +69,21 @@ declare module 'fastify' {
   }
 }
 
-/** Builds the whole service: the same in production, in the CLI's tools and in tests. */
-export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const ownsDatabase = !deps.database
-  const database = deps.database ?? (await openDatabase(config.database))
-  if (deps.migrate ?? true) await runMigrations(database)
+/** Pending migrations, then (in development) the example catalogue and issuers. */
+export async function prepareDatabase(config: Config, database: Database): Promise<void> {
+  await runMigrations(database)
   if (config.seedExamples) {
     await seedExampleCatalogue(database.db)
     await seedExampleIssuers(database.db, config.trustAnchors)
   }
+}
+
+/** Builds the whole service: the same in production, in the CLI's tools and in tests. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const ownsDatabase = !deps.database
+  const database = deps.database ?? (await openDatabase(config.database))
+  // Whoever prepares the database (migrations) also seeds it; a cluster's primary does both once.
+  if (deps.migrate ?? true) await prepareDatabase(config, database)
 
   const app = Fastify({
     loggerInstance: createLogger(config.logLevel, deps.logStream) as FastifyBaseLogger,
@@ -167,7 +175,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(authPlugin, { config })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
-  const transparencyLog = createTransparencyLog(database.db, { origin: config.logOrigin, serviceKeys: config.serviceKeys })
+  const transparencyLog = deps.transparencyLog?.(database.db) ?? createTransparencyLog(database.db, { origin: config.logOrigin, serviceKeys: config.serviceKeys })
   app.decorate('transparencyLog', transparencyLog)
   // A change (issuance, status, issuer keys, grants, catalogue) writes its event in its own
   // transaction; the answer waits until that event is in the tree too. A failed append is

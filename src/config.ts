@@ -46,6 +46,8 @@ export interface Config {
   maxDocumentBytes: number
   /** Worker threads verifying SM2 signatures (0: on the main thread); no more than the cores. */
   sm2Threads: number
+  /** Worker processes (node:cluster) on PostgreSQL; 1 on embedded PGlite, which one process opens. */
+  workers: number
   /** Worker threads verifying sealed OFD files (0: on the main thread). */
   ofdThreads: number
   /** Where people reach the service: verification QR codes encode PUBLIC_BASE_URL/v/{code}. */
@@ -226,6 +228,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
     maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
+    workers: int('WORKERS', url ? availableParallelism() : 1, 1, 256),
     ofdThreads: int('OFD_THREADS', availableParallelism(), 0, 256),
     publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL, problems),
     // The issue's bound: a QR on a phone is good for five minutes at most, so one photographed over a shoulder soon dies.
@@ -233,6 +236,8 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     usingExampleKeys,
   }
   if (env.DATA_DIR === 'memory://') config.database.dataDir = 'memory://'
+  // PGlite lives inside the process that opened it: a second process cannot share it.
+  if (!url && config.workers > 1) problems.push(`WORKERS=${config.workers} needs DATABASE_URL: the embedded PGlite database is opened by one process, so it runs one worker (unset WORKERS or set it to 1)`)
   if (problems.length > 0) throw new ConfigError(problems)
   return config
 }

@@ -1,5 +1,8 @@
 import closeWithGrace from 'close-with-grace'
+import cluster from 'node:cluster'
+import pino from 'pino'
 import { buildApp } from './app.js'
+import { remoteTransparencyLog, startPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/lock.js'
 
@@ -22,9 +25,25 @@ async function start(): Promise<void> {
     }
     throw err
   }
+  // WORKERS > 1 (PostgreSQL): this process starts the workers and appends the Merkle log for them.
+  const worker = cluster.isWorker && process.env.ZHENGZHAO_WORKER === '1'
+  if (!worker && config.workers > 1) {
+    const log = pino({ level: config.logLevel })
+    if (config.usingExampleKeys) {
+      process.stderr.write(DEV_KEYS_BANNER)
+      log.warn({ keyFiles: config.auth.keyFiles }, 'running on the development keys from keys.example/: not for production')
+    }
+    const primary = await startPrimary(config, log)
+    closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+      if (err) log.error({ err }, 'closing after an uncaught error')
+      else log.info({ signal }, 'closing: stopping the workers')
+      await primary.close()
+    })
+    return
+  }
   let app
   try {
-    app = await buildApp(config)
+    app = await buildApp(config, worker ? { migrate: false, transparencyLog: (db) => remoteTransparencyLog(config, db) } : {})
   } catch (err) {
     // Another process has the embedded database open: an environment error, not a crash.
     if (err instanceof DataDirLockedError) {
@@ -33,7 +52,9 @@ async function start(): Promise<void> {
     }
     throw err
   }
-  if (config.usingExampleKeys) {
+  // A worker whose primary is gone stops taking requests: nothing could be logged any more.
+  if (worker) process.once('disconnect', () => void app.close().finally(() => process.exit(1)))
+  if (config.usingExampleKeys && !worker) {
     process.stderr.write(DEV_KEYS_BANNER)
     app.log.warn({ keyFiles: config.auth.keyFiles }, 'running on the development keys from keys.example/: not for production')
   }

@@ -1,0 +1,137 @@
+import cluster, { type Worker } from 'node:cluster'
+import { prepareDatabase } from './app.js'
+import type { Config } from './config.js'
+import { openDatabase } from './db/client.js'
+import { isDatabaseUnavailable } from './db/errors.js'
+import { createTransparencyLog, noteSignersOf, type Integrated, type TransparencyLog } from './log/integrator.js'
+import { createLogStore, type AppendedLeaf, type NewEvent, type NewEventsResult, type StoredCheckpoint } from './log/store.js'
+
+/**
+ * Several worker processes on one PostgreSQL (`WORKERS`), one port: node:cluster hands each
+ * connection to a worker. The Merkle log has ONE appender, the primary process: every worker
+ * sends its events there (IPC), so appends never race each other for the next tree size, and the
+ * primary groups the events of all workers into one statement. Each worker still reads proofs,
+ * checkpoints and entries from the database itself.
+ */
+
+const TAG = 'zhengzhao/tlog'
+
+type Op = { op: 'append'; events: NewEvent[] } | { op: 'integrate' }
+interface Request {
+  tag: typeof TAG
+  id: number
+  call: Op
+}
+interface Reply {
+  tag: typeof TAG
+  id: number
+  result?: unknown
+  error?: { message: string; code?: string | undefined; unavailable: boolean }
+}
+
+const isTagged = (m: unknown): m is { tag: string } => typeof m === 'object' && m !== null && (m as { tag?: unknown }).tag === TAG
+
+// Structured clone (the 'advanced' IPC serialisation) hands Buffers back as plain Uint8Arrays.
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+const checkpointOf = (c: StoredCheckpoint): StoredCheckpoint => ({ ...c, root: buf(c.root) })
+const leafOf = (l: AppendedLeaf): AppendedLeaf => ({ entry: { ...l.entry, salt: buf(l.entry.salt) }, proof: l.proof.map(buf), checkpoint: checkpointOf(l.checkpoint) })
+
+/** A worker's view of the log: appends go to the primary, reads to the database. */
+export function remoteTransparencyLog(config: Config, db: Parameters<typeof createLogStore>[0]): TransparencyLog {
+  const store = createLogStore(db, { origin: config.logOrigin, signers: noteSignersOf(config.serviceKeys) })
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  let next = 0
+  process.on('message', (m: unknown) => {
+    if (!isTagged(m)) return
+    const reply = m as Reply
+    const w = waiting.get(reply.id)
+    if (!w) return
+    waiting.delete(reply.id)
+    if (!reply.error) return w.resolve(reply.result)
+    // The accountability log's callers tell an outage (503 at once for all) from a bad row.
+    const err = Object.assign(new Error(reply.error.message), { code: reply.error.unavailable ? 'ECONNRESET' : reply.error.code })
+    w.reject(err)
+  })
+  // No primary, no log: nothing may be answered without its event in the tree.
+  process.on('disconnect', () => {
+    for (const w of waiting.values()) w.reject(Object.assign(new Error('the primary process is gone'), { code: 'ECONNRESET' }))
+    waiting.clear()
+  })
+  const call = (op: Op): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (!process.connected || !process.send) return reject(Object.assign(new Error('the primary process is gone'), { code: 'ECONNRESET' }))
+      const id = ++next
+      waiting.set(id, { resolve, reject })
+      process.send({ tag: TAG, id, call: op } satisfies Request)
+    })
+  return {
+    store,
+    origin: config.logOrigin,
+    async append(events) {
+      const r = (await call({ op: 'append', events })) as NewEventsResult
+      return { ...r, checkpoint: checkpointOf(r.checkpoint), leaves: r.leaves.map(leafOf) }
+    },
+    async integrate() {
+      const r = (await call({ op: 'integrate' })) as Integrated
+      return { checkpoint: checkpointOf(r.checkpoint), appended: new Map([...r.appended].map(([id, l]) => [id, leafOf(l)])) }
+    },
+  }
+}
+
+function serve(worker: Worker, tlog: TransparencyLog): void {
+  worker.on('message', (m: unknown) => {
+    if (!isTagged(m)) return
+    const { id, call } = m as Request
+    const run = call.op === 'append' ? tlog.append(call.events) : tlog.integrate()
+    run.then(
+      (result) => worker.isConnected() && worker.send({ tag: TAG, id, result } satisfies Reply),
+      (err: Error & { code?: unknown }) =>
+        worker.isConnected() && worker.send({ tag: TAG, id, error: { message: err.message, code: typeof err.code === 'string' ? err.code : undefined, unavailable: isDatabaseUnavailable(err) } } satisfies Reply),
+    )
+  })
+}
+
+export interface Primary {
+  /** Stops every worker (each drains its requests), then the log's database connections. */
+  close(): Promise<void>
+}
+
+/**
+ * The primary: migrates once, then starts `config.workers` workers (the same entry point, which
+ * sees cluster.isWorker) and starts a new one when one dies.
+ */
+export async function startPrimary(config: Config, log: { info(o: object, m: string): void; error(o: object, m: string): void }): Promise<Primary> {
+  const database = await openDatabase({ ...config.database, poolSize: 2 })
+  await prepareDatabase(config, database)
+  const tlog = createTransparencyLog(database.db, { origin: config.logOrigin, serviceKeys: config.serviceKeys })
+  cluster.setupPrimary({ serialization: 'advanced' })
+  let closing = false
+  const fork = (): void => {
+    const worker = cluster.fork({ ZHENGZHAO_WORKER: '1' })
+    serve(worker, tlog)
+  }
+  cluster.on('exit', (worker, code, signal) => {
+    if (closing) return
+    log.error({ pid: worker.process.pid, code, signal }, 'a worker process ended; starting another')
+    setTimeout(fork, 500).unref()
+  })
+  for (let i = 0; i < config.workers; i++) fork()
+  log.info({ workers: config.workers, pid: process.pid }, 'cluster: one worker process per core, the Merkle log appended by this process')
+  return {
+    async close() {
+      closing = true
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (w.isDead()) return resolve()
+              w.once('exit', () => resolve())
+              w.process.kill('SIGTERM')
+            }),
+        ),
+      )
+      await database.close()
+    },
+  }
+}
