@@ -47,15 +47,17 @@ export interface DatabaseOptions {
   poolSize?: number
   /** Bounds on PostgreSQL connections and statements (defaults: DEFAULT_TIMEOUTS). */
   timeouts?: DatabaseTimeouts | undefined
+  /** An open PGlite to use (and close) instead of a new one: tests start from a migrated snapshot. */
+  pglite?: PGlite | undefined
 }
 
 export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 2000, statementMs: 5000, lockMs: 2000 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10, opts.timeouts ?? DEFAULT_TIMEOUTS) : openPglite(opts.dataDir)
+  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10, opts.timeouts ?? DEFAULT_TIMEOUTS) : openPglite(opts.dataDir, opts.pglite)
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, given?: PGlite): Promise<Database> {
   let unlock = () => {}
   if (dataDir && !dataDir.startsWith('memory://')) {
     mkdirSync(dataDir, { recursive: true })
@@ -64,7 +66,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   }
   let pg: PGlite
   try {
-    pg = new PGlite(dataDir)
+    pg = given ?? new PGlite(dataDir)
     await pg.waitReady
   } catch (err) {
     unlock()

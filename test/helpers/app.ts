@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { signDevToken, readExampleSigningKey, type DevTokenOptions } from '../../src/auth/devTokens.js'
 import { creditCodeCheckChar } from '../../src/ids/index.js'
 import type { Role } from '../../src/auth/roles.js'
+import { openTestDatabase } from './database.js'
 
 /** The environment every test app starts from; DATABASE_URL switches the whole suite to PostgreSQL. */
 export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -30,8 +31,18 @@ interface TapLike {
 
 /** Builds the real app on a fresh in-memory database (or DATABASE_URL), closed when the test ends. */
 export async function buildTestApp(t: TapLike, env: Record<string, string | undefined> = {}, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const app = await buildApp(await testConfig(env), deps)
-  t.teardown(() => app.close())
+  const config = await testConfig(env)
+  // An in-memory database starts from the migrated snapshot (the app still runs its migrations,
+  // finding them applied); a folder or a server is opened by the app as in production.
+  const own = !deps.database && !config.database.url && config.database.dataDir === 'memory://' ? await openTestDatabase() : undefined
+  const app = await buildApp(config, own ? { ...deps, database: own } : deps).catch(async (err: unknown) => {
+    await own?.close()
+    throw err
+  })
+  t.teardown(async () => {
+    await app.close()
+    await own?.close()
+  })
   await app.ready()
   return app
 }

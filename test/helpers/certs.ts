@@ -5,11 +5,12 @@ import { join } from 'node:path'
 import { CompactSign } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { formatCertId } from '../../src/ids/index.js'
-import { openDatabase, type Database } from '../../src/db/client.js'
+import type { Database } from '../../src/db/client.js'
 import type { CertificatePayload } from '../../src/certificates/schemas.js'
 import { createTestPki, type IssuedCert, type TestPki } from './pki.js'
 import { bearer, buildTestApp, randomCreditCode, randomTypeCode } from './app.js'
 import { opensslSm2Jws } from './sm2.js'
+import { openTestDatabase } from './database.js'
 
 // Synthetic holders with valid check digits.
 export const HOLDER_ID = '11010519491231002X'
@@ -81,7 +82,7 @@ export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, 
   const dir = mkdtempSync(join(tmpdir(), 'zz-issuance-'))
   writeFileSync(join(dir, 'anchors.pem'), pki.anchorsPem)
   // `embedded`: a private PGlite even when the suite runs on a shared PostgreSQL (for tests that break the database on purpose).
-  const database = await openDatabase({ url: opts.embedded ? undefined : process.env.DATABASE_URL, dataDir: 'memory://' })
+  const database = await openTestDatabase({ url: opts.embedded ? undefined : process.env.DATABASE_URL })
   t.teardown(() => database.close())
   const app = await buildTestApp(t, { TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: writeDataProtectionKeys(dir), ...env }, { database })
   const typeCode = randomTypeCode()
