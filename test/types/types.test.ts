@@ -1,6 +1,6 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { openDatabase } from '../../src/db/client.js'
+import { openTestDatabase } from '../helpers/database.js'
 import { runMigrations } from '../../src/db/migrate.js'
 import { EXAMPLE_CATALOGUE } from '../../src/types/catalogue.js'
 import { seedExampleCatalogue } from '../../src/types/seed.js'
@@ -17,7 +17,7 @@ const definition = (issuer: string) => ({
 })
 
 t.test('catalogue of certificate types', async (t) => {
-  const database = await openDatabase({ url: process.env.DATABASE_URL, dataDir: 'memory://' })
+  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
   t.teardown(() => database.close())
   const app = await buildTestApp(t, {}, { database })
   const admin = await bearer(['admin'])
@@ -103,7 +103,7 @@ t.test('catalogue of certificate types', async (t) => {
 })
 
 t.test('the example catalogue seeds once and validates', async (t) => {
-  const database = await openDatabase({ dataDir: 'memory://' })
+  const database = await openTestDatabase()
   t.teardown(() => database.close())
   await runMigrations(database)
   t.same(await seedExampleCatalogue(database.db), { created: EXAMPLE_CATALOGUE.length, unchanged: 0 })
