@@ -1,72 +1,29 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { join } from 'node:path'
 import t from 'tap'
-import jsqr from 'jsqr'
 import { PNG } from 'pngjs'
-import type { Browser, Page } from 'puppeteer-core'
 import { bearer, randomCreditCode, tokenFor } from '../helpers/app.js'
 import { HOLDER_ID, HOLDER_NAME } from '../helpers/certs.js'
 import { scanFixture } from '../public/fixture.js'
+import { freePort, jsQR, launchBrowser, mainText, noHorizontalScroll, shoot, whenBrowser } from '../helpers/browser.js'
 
 // The holder's page in a real browser: Debian's chromium through puppeteer-core, as
 // test/pages/browser.test.ts (skipped with a message when it is missing, never in CI).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const jsQR = jsqr as unknown as typeof jsqr.default
-// ZHENGZHAO_SCREENSHOTS=docs/screenshots writes the pages at phone and desktop width.
-const SHOTS = process.env.ZHENGZHAO_SCREENSHOTS
-
-if (!existsSync(CHROMIUM)) {
-  if (process.env.ZHENGZHAO_REQUIRE_BROWSER) t.fail(`${CHROMIUM} is missing: .ci/run installs chromium, and CI must not skip the browser tests`)
-  else t.plan(0, `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium, or set CHROMIUM_PATH)`)
-} else {
-  await browserTests()
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
+// Debian's chromium through puppeteer-core (test/helpers/browser.ts): skipped with a message when it is missing, never in CI.
+await whenBrowser(t, browserTests)
 
 async function browserTests() {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const f = await scanFixture(t, { PUBLIC_BASE_URL: base })
   await f.app.listen({ port, host: '127.0.0.1' })
-  const { default: puppeteer } = await import('puppeteer-core')
-  const browser: Browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--lang=zh-CN'] })
-  t.teardown(() => browser.close())
+  const { phone } = await launchBrowser(t)
 
   const cert = await f.issue({ name: HOLDER_NAME })
   const reader = randomCreditCode()
   await f.app.inject({ method: 'PUT', url: `/v1/grants/${reader}`, headers: f.adminAuth, payload: { name: '杭州市住房公积金管理中心', grants: [{ typeCode: f.typeCode }] } })
   const token = await tokenFor(['holder'], { idType: '111', id: HOLDER_ID, sub: 'citizen-002X' })
 
-  async function phone(): Promise<{ page: Page; console: string[] }> {
-    const page = await browser.newPage()
-    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
-    await page.setJavaScriptEnabled(false)
-    const console: string[] = []
-    page.on('console', (m) => console.push(m.text()))
-    t.teardown(() => page.close().catch(() => {}))
-    return { page, console }
-  }
-  const text = (page: Page) => page.$eval('main', (m) => (m as unknown as { innerText: string }).innerText)
-  const noHorizontalScroll = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')
+  const text = mainText
   const cspViolations = (console: string[]) => console.filter((m) => /Content Security Policy/i.test(m))
-  async function shoot(page: Page, name: string) {
-    if (!SHOTS) return
-    mkdirSync(SHOTS, { recursive: true })
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
-    await page.setViewport({ width: 1280, height: 800 })
-    await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
-    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
-  }
 
   await t.test('sign in through the form, and the page lists the lookup a reader made a moment before', async (t) => {
     const { page, console } = await phone()

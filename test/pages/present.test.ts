@@ -1,69 +1,21 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
-import jsqr from 'jsqr'
 import { PNG } from 'pngjs'
-import type { Browser, Page } from 'puppeteer-core'
 import { HOLDER_ID } from '../helpers/certs.js'
 import { presentFixture } from '../present/fixture.js'
+import { freePort, jsQR, launchBrowser, mainText, noHorizontalScroll, shoot, SHOTS, whenBrowser } from '../helpers/browser.js'
 
-// Debian's chromium, driven by puppeteer-core (which downloads no browser); see browser.test.ts.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-// jsqr is CommonJS whose types declare an ES default export: the module itself is the function.
-const jsQR = jsqr as unknown as typeof jsqr.default
-// ZHENGZHAO_SCREENSHOTS=docs/screenshots writes the page at phone and desktop width.
-const SHOTS = process.env.ZHENGZHAO_SCREENSHOTS
-
-if (!existsSync(CHROMIUM)) {
-  if (process.env.ZHENGZHAO_REQUIRE_BROWSER) t.fail(`${CHROMIUM} is missing: .ci/run installs chromium, and CI must not skip the browser tests`)
-  else t.plan(0, `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium, or set CHROMIUM_PATH)`)
-} else {
-  await browserTests()
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
+// Debian's chromium through puppeteer-core (test/helpers/browser.ts): skipped with a message when it is missing, never in CI.
+await whenBrowser(t, browserTests)
 
 async function browserTests() {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const f = await presentFixture(t, { PUBLIC_BASE_URL: base })
   await f.app.listen({ port, host: '127.0.0.1' })
-  const { default: puppeteer } = await import('puppeteer-core')
-  const browser: Browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--lang=zh-CN'] })
-  t.teardown(() => browser.close())
+  const { browser, phone } = await launchBrowser(t)
 
-  /** A phone (390×844) with JavaScript off, collecting every console message (CSP violations land there). */
-  async function phone(): Promise<{ page: Page; console: string[] }> {
-    const page = await browser.newPage()
-    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
-    await page.setJavaScriptEnabled(false)
-    const console: string[] = []
-    page.on('console', (m) => console.push(m.text()))
-    t.teardown(() => page.close().catch(() => {}))
-    return { page, console }
-  }
-  const text = (page: Page) => page.$eval('main', (m) => (m as unknown as { innerText: string }).innerText)
-  const noHorizontalScroll = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')
-  // Changing a page's viewport to a desktop one reloads it, which would use a presentation again:
-  // a used page is shot at both widths, a presentation at phone width here and on a desktop below.
-  async function shoot(page: Page, name: string, widths: ('phone' | 'desktop')[] = ['phone', 'desktop']) {
-    if (!SHOTS) return
-    mkdirSync(SHOTS, { recursive: true })
-    if (widths.includes('phone')) await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
-    if (!widths.includes('desktop')) return
-    await page.setViewport({ width: 1280, height: 800 })
-    await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
-    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
-  }
+  const text = mainText
 
   await t.test("the holder's QR code works once, and says so the second time", async (t) => {
     const cert = await f.issue({ name: '张小三' })
@@ -118,7 +70,8 @@ async function browserTests() {
     t.equal(uses.length, 1, "the holder's log shows the one use")
   })
 
-  if (SHOTS) {
+  const shots = SHOTS
+  if (shots) {
     await t.test('screenshots at desktop width', async (t) => {
       const cert = await f.issue({ name: '张小三' })
       const made = await f.present(cert.id)
@@ -127,9 +80,9 @@ async function browserTests() {
       await page.setViewport({ width: 1280, height: 800 })
       await page.setJavaScriptEnabled(false)
       t.equal((await page.goto(made.url))?.status(), 200)
-      await page.screenshot({ path: join(SHOTS, 'present-desktop.png'), fullPage: true })
+      await page.screenshot({ path: join(shots, 'present-desktop.png'), fullPage: true })
       await page.click('.primary nav a')
-      await page.screenshot({ path: join(SHOTS, 'present-en-desktop.png'), fullPage: true })
+      await page.screenshot({ path: join(shots, 'present-en-desktop.png'), fullPage: true })
     })
   }
 }

@@ -1,5 +1,4 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
@@ -7,6 +6,7 @@ import { hashLeaf, verifyInclusion } from '../../src/log/merkle.js'
 import { noteVerifiersFromJwks, verifyCheckpoint } from '../../src/log/note.js'
 import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { DATA_SCHEMA, HOLDER_ID } from '../helpers/certs.js'
+import { freePort } from '../helpers/net.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const b64 = (s: string): Buffer => Buffer.from(s, 'base64')
@@ -20,14 +20,6 @@ t.test('WORKERS above 1 needs PostgreSQL: embedded PGlite is one process', async
   t.match(String((error as Error).message), /WORKERS=2 needs DATABASE_URL/)
   t.equal((await loadConfig({ DATABASE_URL: '' })).workers, 1, 'PGlite: one process by default')
 })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 const children = (pid: number): number[] => {
   try {
