@@ -29,7 +29,7 @@ const children = (pid: number): number[] => {
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 120_000): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = await Promise.resolve(probe()).catch(() => undefined)
