@@ -50,7 +50,7 @@ t.test('two instances, each growing the tree from its own memory, keep one dense
 t.test('an event left outside the tree (a crash between its write and its append) is taken in by the next access', async (t) => {
   const { database, a, lookup } = await setup(t)
   t.equal((await lookup(a, 0)).statusCode, 200)
-  const [orphan] = (await rowsOf<{ id: string }>(database.db, sql`insert into audit_events (kind, actor_org, details) values ('access.lookup', 'crashed', '{}'::jsonb) returning id::text as id`)) as [{ id: string }]
+  const [orphan] = (await rowsOf<{ id: string }>(database.db, sql`insert into audit_events (kind, actor_org, actor_sub, details) values ('test.crashed', 'crashed', 'test', '{}'::jsonb) returning id::text as id`)) as [{ id: string }]
   t.equal((await lookup(a, 1)).statusCode, 200, 'an access that appends in one statement sees the waiting event')
   let placed: string | null = null
   for (let i = 0; i < 50 && placed === null; i++) {
