@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { maskIdNumbersIn } from '../ids/index.js'
 import { createVerificationCodeRepository } from '../public/repository.js'
-import { reasonOf, type ScanReason } from '../public/scan.js'
+import { verdictOf, type ScanReason } from '../public/scan.js'
 import type { ResultCode } from '../verify/result.js'
 import type { VerifyService } from '../verify/service.js'
 import { createPresentationRepository, type Refusal } from './repository.js'
@@ -95,14 +95,8 @@ export function createPresentationUse(db: Db, config: Pick<Config, 'dataProtecti
     })
     const payload = payloadOf(reader.view(row))
     const named = await names(row.typeCode, row.issuerCode)
-    const reason = reasonOf(outcome.result, outcome.checks)
     return {
-      result: outcome.result,
-      resultText: outcome.resultText,
-      ...(reason ? { reason } : {}),
-      checks: outcome.checks.map(({ check, outcome: o, reason: r }) => ({ check, outcome: o, ...(r ? { reason: r } : {}) })),
-      status: row.status as CertificateStatus,
-      statusChangedAt: row.statusChangedAt.toISOString(),
+      ...verdictOf(outcome, row),
       checkedAt: now.toISOString(),
       certificate: {
         id: row.id,

@@ -41,6 +41,22 @@ export interface ScanRequest {
   via: 'page' | 'json'
 }
 
+/**
+ * What a scanned code or a shown presentation answers about the verification: the result, why in
+ * one word, the checks, and the status with since when. Nothing about the holder.
+ */
+export function verdictOf(outcome: { result: ResultCode; resultText: string; checks: CheckResult[] }, row: { status: string; statusChangedAt: Date }) {
+  const reason = reasonOf(outcome.result, outcome.checks)
+  return {
+    result: outcome.result,
+    resultText: outcome.resultText,
+    ...(reason ? { reason } : {}),
+    checks: outcome.checks.map(({ check, outcome: o, reason: r }) => ({ check, outcome: o, ...(r ? { reason: r } : {}) })),
+    status: row.status as CertificateStatus,
+    statusChangedAt: row.statusChangedAt.toISOString(),
+  }
+}
+
 export function reasonOf(result: ResultCode, checks: CheckResult[]): ScanReason | undefined {
   const failing = (name: string) => checks.find((c) => c.check === name && c.outcome === 'fail')
   if (result === 3) {
@@ -86,14 +102,8 @@ export function createScanService(db: Db, config: Config, deps: { verify: Verify
     })
     const payload = payloadOf(reader.view(row))
     const names = await deps.codes.names(row.typeCode, row.issuerCode)
-    const reason = reasonOf(outcome.result, outcome.checks)
     return {
-      result: outcome.result,
-      resultText: outcome.resultText,
-      ...(reason ? { reason } : {}),
-      checks: outcome.checks.map(({ check, outcome: o, reason: r }) => ({ check, outcome: o, ...(r ? { reason: r } : {}) })),
-      status: row.status as CertificateStatus,
-      statusChangedAt: row.statusChangedAt.toISOString(),
+      ...verdictOf(outcome, row),
       typeName: names.typeName ?? payload.name,
       issuerName: names.issuerName ?? payload.issuer.name,
       number: maskIdNumbersIn(row.number),

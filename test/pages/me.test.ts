@@ -5,9 +5,8 @@ import { HOLDER_ID, HOLDER_NAME } from '../helpers/certs.js'
 import { scanFixture } from '../public/fixture.js'
 import { freePort, jsQR, launchBrowser, mainText, noHorizontalScroll, shoot, whenBrowser } from '../helpers/browser.js'
 
-// The holder's page in a real browser: Debian's chromium through puppeteer-core, as
-// test/pages/browser.test.ts (skipped with a message when it is missing, never in CI).
-// Debian's chromium through puppeteer-core (test/helpers/browser.ts): skipped with a message when it is missing, never in CI.
+// The holder's page in a real browser: Debian's chromium through puppeteer-core (test/helpers/browser.ts),
+// skipped with a message when it is missing, never in CI.
 await whenBrowser(t, browserTests)
 
 async function browserTests() {
