@@ -113,7 +113,8 @@ export async function startPrimary(config: Config, log: { info(o: object, m: str
   cluster.on('exit', (worker, code, signal) => {
     if (closing) return
     log.error({ pid: worker.process.pid, code, signal }, 'a worker process ended; starting another')
-    setTimeout(fork, 500).unref()
+    // Not unref'd: with every worker gone, this timer is what keeps the first process alive to start one.
+    setTimeout(() => closing || fork(), 500)
   })
   for (let i = 0; i < config.workers; i++) fork()
   log.info({ workers: config.workers, pid: process.pid }, 'cluster: one worker process per core, the Merkle log appended by this process')

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
@@ -21,12 +22,22 @@ t.test('WORKERS above 1 needs PostgreSQL: embedded PGlite is one process', async
   t.equal((await loadConfig({ DATABASE_URL: '' })).workers, 1, 'PGlite: one process by default')
 })
 
+// The workers: child processes running the server (tsx may also start an esbuild child in the
+// first process, when its transform cache is cold).
 const children = (pid: number): number[] => {
+  let pids: number[]
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number)
+    pids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number)
   } catch {
     return []
   }
+  return pids.filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('src/server.ts')
+    } catch {
+      return false
+    }
+  })
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 120_000): Promise<T> {
