@@ -6,13 +6,12 @@ import t from 'tap'
 import { documentDeclaration, ofdPush } from '../../bench/ofd.js'
 import { ofdTable, writeReport, type RunReport } from '../../bench/report.js'
 import { createSigner, ISSUER_CODE } from '../../bench/synthetic.js'
+import { committedPostgresRun } from '../helpers/benchData.js'
 
 // The pure parts of the bench's sealed-OFD scenario (--ofd): what a pushed certificate says of its
 // file, and how the figures are reported.
 
-const committed = readFileSync(new URL('../../docs/benchmarks.md', import.meta.url), 'utf8')
-const data = /<!-- bench-data (\S+) -->/.exec(committed)
-const { sm2: _sm2, ofd: _ofd, ...real } = JSON.parse(Buffer.from(data![1]!, 'base64').toString('utf8')) as RunReport
+const { sm2: _sm2, ofd: _ofd, ...real } = committedPostgresRun()
 
 t.test('a pushed certificate names its file by SM3 and size, and carries it in canonical base64', async (t) => {
   const file = Buffer.from('PK\x03\x04 not really a package, only bytes')

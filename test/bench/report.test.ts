@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { writeReport, type RunReport } from '../../bench/report.js'
+import { committedPostgresRun } from '../helpers/benchData.js'
 
 // A real run's data, as the committed report carries it.
-const committed = readFileSync(new URL('../../docs/benchmarks.md', import.meta.url), 'utf8')
-const data = /<!-- bench-data (\S+) -->/.exec(committed)
-const { sm2: _sm2, signAlg: _signAlg, ofd: _ofd, ...real } = JSON.parse(Buffer.from(data![1]!, 'base64').toString('utf8')) as RunReport
+const { sm2: _sm2, signAlg: _signAlg, ofd: _ofd, ...real } = committedPostgresRun()
 
 t.test('each run rewrites its own section, keeps the others and the analysis, and rebuilds the summary', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'zhengzhao-report-'))
