@@ -1,4 +1,7 @@
-import { mkdirSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
@@ -57,16 +60,64 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10, opts.timeouts ?? DEFAULT_TIMEOUTS) : openPglite(opts.dataDir, opts.pglite)
 }
 
+/**
+ * Settings PGlite starts with, on every start (`-c`, so a folder made before them gets them too).
+ * PostgreSQL's shared memory lives inside PGlite's WebAssembly memory, which only grows, and the
+ * 128MB default of shared_buffers was the largest part of the embedded service's RSS. Measured
+ * with `npx tsx bench/pgliteMemory.ts` (medians of 3 runs; docs/benchmarks.md, "Memory on
+ * PGlite"): PGlite alone, ready on a reopened folder, 278 MB with shared_buffers 128MB, 214 with
+ * 64MB, 190 with 32MB, 162 with 16MB, 160 with 8MB (below 16MB the fixed rest dominates).
+ * maintenance_work_mem (64MB by default) is what an index build over a full table, a migration,
+ * adds to that memory for the life of the process: one over 600,000 rows left 82 MB of it
+ * resident with 64MB, 49 MB with 16MB. Durability (fsync, synchronous_commit) is PGlite's own
+ * and untouched here.
+ */
+export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '16MB',
+  maintenance_work_mem: '16MB',
+}
+
+const settingParams = (): string[] => Object.entries(PGLITE_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`])
+
+/** What `new PGlite` is given for a data folder or memory. */
+export function pgliteOptions(): { startParams: string[]; initDbStartParams: string[] } {
+  return { startParams: [...PGlite.defaultStartParams, ...settingParams()], initDbStartParams: settingParams() }
+}
+
+/**
+ * A folder without PG_VERSION needs initdb, which PGlite runs in two more WebAssembly instances
+ * beside the one it keeps, plus a tarball of the new cluster in JavaScript: about 700 MB at once.
+ * That memory is garbage afterwards, but a process whose JavaScript heap stays small may not
+ * collect it for a long time: the service on a fresh folder was ready at 853 MB in one run (454
+ * in another, where a collection happened to run). So initdb runs in a child process that exits,
+ * and this one opens the folder as on any later start (ready at 241-283 MB). The child's peak is
+ * the first start's floor; initdb gets the same settings (they also land in postgresql.conf).
+ */
+async function initdbInChild(dataDir: string): Promise<void> {
+  const script = `const { PGlite } = await import(${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))})
+const pg = new PGlite(${JSON.stringify(dataDir)}, ${JSON.stringify(pgliteOptions())})
+await pg.waitReady
+await pg.close()`
+  try {
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 })
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-5).join('\n')
+    throw new Error(`initdb of the embedded database in ${dataDir} failed: ${stderr || (err as Error).message}`)
+  }
+}
+
 async function openPglite(dataDir: string | undefined, given?: PGlite): Promise<Database> {
   let unlock = () => {}
-  if (dataDir && !dataDir.startsWith('memory://')) {
+  const onDisk = !!dataDir && !dataDir.includes('://')
+  if (onDisk) {
     mkdirSync(dataDir, { recursive: true })
     // One process per folder: a second opener (service, migrate, seed) is refused here.
     unlock = lockDataDir(dataDir)
   }
   let pg: PGlite
   try {
-    pg = given ?? new PGlite(dataDir)
+    if (!given && onDisk && !existsSync(join(dataDir, 'PG_VERSION'))) await initdbInChild(dataDir)
+    pg = given ?? new PGlite(dataDir, pgliteOptions())
     await pg.waitReady
   } catch (err) {
     unlock()
