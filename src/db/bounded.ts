@@ -16,9 +16,41 @@ export const QUERY_TIMEOUT = 'DATABASE_QUERY_TIMEOUT'
 export function boundedPool(sql: Sql, ms: number): Sql {
   return new Proxy(sql, {
     get(target, prop, receiver) {
-      if (prop === 'unsafe') return (...args: Parameters<Sql['unsafe']>) => boundedQuery(target.unsafe(...args), ms)
+      if (prop === 'unsafe') return (...args: Parameters<Sql['unsafe']>) => boundedQuery(target.unsafe(...preparedArgs(args)), ms)
       if (prop === 'begin') return (...args: unknown[]) => boundedBegin(target, args, ms)
       return Reflect.get(target, prop, receiver)
+    },
+  })
+}
+
+/**
+ * Statements with at most this many parameters are prepared on the server, once per connection.
+ * More parameters mean a statement whose text varies with its input (a list of values, a batch of
+ * rows): preparing each variant would only fill every session with statements used once.
+ */
+export const PREPARE_MAX_PARAMETERS = 64
+
+/**
+ * drizzle asks the driver for an unnamed statement unless a query is given a name. For a statement
+ * with parameters the driver then makes two round trips every time (Parse and Describe, to learn
+ * the parameters' types, then Bind and Execute), and PostgreSQL parses and plans it again. A named
+ * statement costs that once per connection; afterwards one round trip (Bind, Execute) runs the
+ * plan PostgreSQL kept. The driver caches statements by their text and types, re-prepares one
+ * after a schema change, and forgets them with their connection (max_lifetime).
+ */
+function preparedArgs(args: Parameters<Sql['unsafe']>): Parameters<Sql['unsafe']> {
+  const [query, parameters, options] = args
+  if ((parameters?.length ?? 0) > PREPARE_MAX_PARAMETERS || (options as { simple?: boolean } | undefined)?.simple) return args
+  return [query, parameters, { ...options, prepare: true }]
+}
+
+/** A transaction's own connection, whose statements are prepared as the pool's are. */
+function preparing(tx: Sql): Sql {
+  return new Proxy(tx, {
+    get(target, prop, receiver) {
+      if (prop === 'unsafe') return (...args: Parameters<Sql['unsafe']>) => target.unsafe(...preparedArgs(args))
+      const value = Reflect.get(target, prop, receiver) as unknown
+      return value
     },
   })
 }
@@ -54,7 +86,7 @@ function boundedBegin(sql: Sql, args: unknown[], ms: number): Promise<unknown> {
     // Too late: the caller was already told the database is unavailable; roll back.
     if (abandoned) throw timeoutError(ms)
     started = true
-    return fn(tx)
+    return fn(preparing(tx as Sql))
   }
   const run = (sql.begin as (...a: unknown[]) => Promise<unknown>)(...args.slice(0, -1), guarded)
   return new Promise((resolve, reject) => {
