@@ -1,5 +1,7 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto'
+import { eq } from 'drizzle-orm'
 import t, { type Test } from 'tap'
+import { auditEvents } from '../../src/db/schema.js'
 import { formatCertId } from '../../src/ids/index.js'
 import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { issuanceFixture, HOLDER_ID, signJws, type IssuanceFixture } from '../helpers/certs.js'
@@ -176,4 +178,15 @@ t.test('concurrent new versions leave exactly one in force', async (t) => {
   )
   t.equal(statuses.filter((s) => s === 'valid').length, 1, statuses.join())
   t.equal(statuses[3], 'valid', 'the highest version is the one in force')
+})
+
+t.test('the same first version pushed five times at once is stored once, with one event', async (t) => {
+  const f = await issuanceFixture(t)
+  const certificate = await f.sign(f.payload({ serial: 'D2025001' }))
+  const results = await Promise.all(Array.from({ length: 5 }, () => f.app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { certificate } })))
+  t.same(results.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 201], 'one created, four unchanged')
+  t.equal(new Set(results.map((r) => r.json().receivedAt)).size, 1, 'all five answers describe the one stored row')
+  const id = f.payload({ serial: 'D2025001' }).id
+  const events = await f.database.db.select({ kind: auditEvents.kind }).from(auditEvents).where(eq(auditEvents.subject, id))
+  t.same(events, [{ kind: 'certificate.issued' }], 'its event written once, with it')
 })
