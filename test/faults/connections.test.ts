@@ -93,7 +93,10 @@ t.test('48 unauthenticated 4.9 MB bodies held at once to an unknown route do not
   const grown = (peak - before) / 1024 / 1024
   t.comment(`48 × 4.9 MB held at once to an unknown route: buffers +${grown.toFixed(0)} MB at peak (issue 14: RSS +283 MB)`)
   t.same([...new Set(statuses)], ['404'], 'each answered 404 without its body')
-  t.ok(grown < 50, `buffers grew ${grown.toFixed(0)} MB, far less than the 235 MB sent`)
+  // The chunks the server reads and drops count until the garbage collector runs, which a busy
+  // machine delays (56 MB was seen in a full run on two loaded cores): half of what was sent still
+  // tells a server that discards bodies from one that buffers them (the whole 235 MB and more).
+  t.ok(grown < 117, `buffers grew ${grown.toFixed(0)} MB, less than half the 235 MB sent`)
 })
 
 t.test('while the service closes, a request still arriving gets 503 problem+json and Connection: close', async (t) => {
