@@ -60,11 +60,12 @@ function event(kind: string, subject: string, actor: IssuerActor, details: Recor
 
 export function createIssuerRepository(db: Db) {
   return {
+    /** The issuer and its keys (oldest first) in one statement: every push reads them. */
     async get(code: string): Promise<{ issuer: Issuer; keys: KeyRow[] } | undefined> {
-      const [row] = await db.select().from(issuers).where(eq(issuers.code, code))
-      if (!row) return undefined
-      const keys = await db.select().from(issuerKeys).where(eq(issuerKeys.issuerCode, code)).orderBy(asc(issuerKeys.activeFrom))
-      return { issuer: toIssuer(row, keys), keys }
+      const rows = await db.select({ issuer: issuers, key: issuerKeys }).from(issuers).leftJoin(issuerKeys, eq(issuerKeys.issuerCode, issuers.code)).where(eq(issuers.code, code)).orderBy(asc(issuerKeys.activeFrom))
+      if (rows.length === 0) return undefined
+      const keys = rows.flatMap((r) => (r.key ? [r.key] : []))
+      return { issuer: toIssuer(rows[0]!.issuer, keys), keys }
     },
 
     /** Which of these kids are registered, and to which issuer. */
