@@ -44,6 +44,8 @@ interface Sample {
   loadedWasmSize?: number
   loadedRss?: number
   loadedWasmRss?: number
+  lookupUs?: number
+  blocksPerLookup?: number
 }
 
 interface Options {
@@ -87,7 +89,16 @@ if (${load} > 0) {
   await pg.exec("truncate bench_mem")
   await pg.exec("insert into bench_mem select g, md5(g::text) from generate_series(1, ${load}) g")
   await pg.exec("drop index if exists bench_mem_k; create index bench_mem_k on bench_mem (k)")
-  for (let i = 0; i < 2000; i++) await pg.query('select id from bench_mem where k = $1', [String(i)])
+  // Point lookups by the indexed key, twice: the second pass is warm, and what it still reads
+  // into shared buffers (from the OS page cache, through PGlite's file system) is what a small
+  // shared_buffers costs a lookup.
+  const blocksRead = async () => (await pg.query('select blks_read::int as r from pg_stat_database where datname = current_database()')).rows[0].r
+  for (let pass = 0; pass < 2; pass++) {
+    const [r0, t0] = [await blocksRead(), performance.now()]
+    for (let i = 0; i < 2000; i++) await pg.query('select id from bench_mem where k = md5($1)', [String(1 + Math.floor(Math.random() * ${load}))])
+    out.lookupUs = ((performance.now() - t0) / 2000) * 1000
+    out.blocksPerLookup = ((await blocksRead()) - r0) / 2000
+  }
   out.loadedWasmSize = pg.mod.HEAPU8.buffer.byteLength
   out.loadedRss = process.memoryUsage().rss
   out.loadedWasmRss = wasmResident(out.loadedWasmSize)
@@ -258,6 +269,13 @@ try {
   console.log(`| scenario | shared_buffers | ${cols.map((c) => c[0]).join(' | ')} |`)
   console.log(`|---|---|${cols.map(() => '---:').join('|')}|`)
   for (const [label, samples] of results) console.log(`| ${label} | ${samples[0]?.sharedBuffers ?? ''} | ${cols.map(([, k]) => cell(samples, k)).join(' | ')} |`)
+  const loads = [...results].filter(([, samples]) => samples.some((s) => s.lookupUs !== undefined))
+  if (loads.length) {
+    console.log('\n| scenario | µs per warm point lookup | blocks read per warm lookup |\n|---|---:|---:|')
+    const raw = (samples: Sample[], key: 'lookupUs' | 'blocksPerLookup', digits: number) =>
+      samples.map((s) => (s[key] ?? 0).toFixed(digits)).join(', ')
+    for (const [label, samples] of loads) console.log(`| ${label} | ${raw(samples, 'lookupUs', 0)} | ${raw(samples, 'blocksPerLookup', 2)} |`)
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true })
 }
