@@ -59,7 +59,10 @@ async function start(): Promise<void> {
     app.log.warn({ keyFiles: config.auth.keyFiles }, 'running on the development keys from keys.example/: not for production')
   }
   if (config.database.url) app.log.info('database: PostgreSQL (DATABASE_URL)')
-  else app.log.warn({ dataDir: config.database.dataDir }, 'database: embedded PGlite; set DATABASE_URL to use a PostgreSQL server')
+  // PGlite writes through to the operating system before a commit returns, so a killed process
+  // loses nothing acknowledged; but its file system never asks the disk to flush (no fsync call
+  // reaches the kernel, even with fsync=on: strace), so a power loss or an OS crash can.
+  else app.log.warn({ dataDir: config.database.dataDir }, 'database: embedded PGlite, which survives a killed process but not a power loss or an operating-system crash (it never flushes to disk); set DATABASE_URL to use a PostgreSQL server')
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an uncaught error')

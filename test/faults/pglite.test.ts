@@ -43,7 +43,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
 }
 
 /** Starts the real server; resolves with its port once it listens. */
-function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
+function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env })
     let out = ''
@@ -52,7 +52,7 @@ function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; por
     child.stdout.on('data', (d: Buffer) => {
       out += d
       const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
-      if (m) resolve({ child, port: Number(m[1]) })
+      if (m) resolve({ child, port: Number(m[1]), output: () => out })
     })
     child.on('close', (code) => reject(new Error(`server exited ${code}: ${err}`)))
   })
@@ -66,6 +66,8 @@ t.test('a second process on the same PGlite folder is refused; a killed owner\'s
   const first = await startServer(env)
   t.teardown(() => first.child.kill('SIGKILL'))
   const pid = first.child.pid!
+  // Its log says what the embedded database does not survive.
+  t.match(first.output(), /embedded PGlite, which survives a killed process but not a power loss or an operating-system crash/)
 
   // The first server writes something the reopened folder must still hold.
   const typeCode = randomTypeCode()
