@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ValidateFunction } from 'ajv'
 import { chinaToday } from '../chinaDate.js'
-import { certIdProblemText, isValidCreditCode, parseCertId, parseCreditCode, parseIdNumber, type CertId } from '../ids/index.js'
+import { certIdProblemText, isValidCreditCode, parseCertId, parseCreditCode, parseIdNumber, type ParsedCertId } from '../ids/index.js'
 import type { FieldProblem } from '../errors.js'
 import type { CertificateType } from '../types/schemas.js'
 import { createAjv } from '../types/dataSchema.js'
@@ -29,7 +29,8 @@ export interface CheckedCertificate {
   jws: string
   jwsSha256: string
   payload: CertificatePayload
-  certId: CertId
+  /** The parsed identifier; `checkCharException` says it was taken in under CERT_ID_CHECK_EXCEPTIONS. */
+  certId: ParsedCertId
   /** Normalised holder ID (upper-case X). */
   holderId: string
   signingKid: string
@@ -91,7 +92,7 @@ export function payloadShapeProblems(payload: unknown, problem: MakeProblem): Pr
  * The checks a payload gets whatever signed it (a JWS, or the seal of an OFD file its payload was
  * read from): identifier, caller, holder ID, dates, catalogue. Problems are addressed below `/payload`.
  */
-export async function checkPayloadContent(p: CertificatePayload, ctx: CheckContext, problem: MakeProblem): Promise<{ problems: Problems; certId: CertId | undefined; holderId: string }> {
+export async function checkPayloadContent(p: CertificatePayload, ctx: CheckContext, problem: MakeProblem): Promise<{ problems: Problems; certId: ParsedCertId | undefined; holderId: string }> {
   const problems: Problems = []
   // The identifier is well formed and names this type and this issuer.
   // A lone wrong check character passes only for an issuer the operator named; the store records it.

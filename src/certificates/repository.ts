@@ -123,7 +123,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   })
 
   /** What the bulk statement may insert: a signed JWS, first version, whose identifier needs no exception. */
-  const bulkInsertable = (c: CheckedCertificate) => (c.form ?? 'jws') === 'jws' && c.certId.version === 1 && checkCharFaultOf(c.payload.id) === undefined
+  const bulkInsertable = (c: CheckedCertificate) => (c.form ?? 'jws') === 'jws' && c.certId.version === 1 && c.certId.checkCharException === undefined
 
   /** Same identifier: unchanged when the bytes match, a conflict otherwise. */
   async function existing(tx: Tx | Db, c: CheckedCertificate): Promise<StoreOutcome | undefined> {
