@@ -9,8 +9,10 @@
 // shape of src/log/store.ts appendNew (one event per statement: a request's own write when nothing
 // else is in flight), one client, the copies in turn and the order alternating between rounds.
 // Per event: wall time, the server backend's CPU (/proc/<pid>/stat) and WAL bytes
-// (pg_current_wal_lsn() differences). Then EXPLAIN ANALYZE of every query that reads the table, on
-// each copy: the service's own statements (src/audit/events.ts auditEventQueries, src/log/store.ts).
+// (pg_current_wal_lsn() differences), each block starting after a CHECKPOINT. Then EXPLAIN
+// ANALYZE of every query that reads the table, on each copy: the service's own statements
+// (src/audit/events.ts auditEventQueries, src/log/store.ts). --marginal adds the "after" set
+// without each of its search indexes in turn.
 import { readFileSync } from 'node:fs'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
@@ -25,7 +27,7 @@ const option = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 if (args.includes('--help')) {
-  console.log('npx tsx bench/auditIndexes.ts [--prefill 200000] [--events 20000] [--rounds 3]   (DATABASE_URL required)')
+  console.log('npx tsx bench/auditIndexes.ts [--prefill 200000] [--events 20000] [--rounds 3] [--marginal]   (DATABASE_URL required)')
   process.exit(0)
 }
 const PREFILL = option('prefill', 200_000)
@@ -55,7 +57,11 @@ const SETS: Record<string, string[]> = {
   ],
   'log only': LOG_INDEXES,
 }
-const schemaOf = (set: string) => `bench_audit_${set.replace(/\W/g, '_')}`
+// --marginal: the "after" set without each of its search indexes in turn, to price each one.
+if (args.includes('--marginal')) {
+  for (const name of ['kind_at', 'actor_org_at', 'holder_ref', 'certificates']) SETS[`after − ${name}`] = SETS.after!.filter((ddl) => !ddl.includes(`audit_events_${name}_idx`))
+}
+const schemaOf = (set: string) => `bench_audit_${set.replace(/[^a-z_]/g, '_')}`
 
 // Deterministic events in the shapes the service writes: mostly lookups (one or two certificates),
 // some verifications, reads and denials, issuances (subject, no certificate_ids), status changes.
@@ -131,6 +137,9 @@ async function main(): Promise<void> {
     const order = round % 2 === 0 ? [...clients.keys()] : [...clients.keys()].reverse()
     for (const set of order) {
       const client = clients.get(set)!
+      // Each block starts right after a checkpoint: the full-page images its first writes to each
+      // page cost then depend on the index set, not on where the server's own checkpoints fell.
+      await admin`checkpoint`
       const { pid, lsn } = (await client<{ pid: number; lsn: string }[]>`select pg_backend_pid() as pid, pg_current_wal_lsn()::text as lsn`)[0]!
       const cpu0 = cpuSeconds(pid)
       const start = performance.now()
