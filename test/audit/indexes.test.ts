@@ -1,6 +1,6 @@
 // Every read of audit_events is served by an index (docs/benchmarks.md, "PostgreSQL's share of an
 // access event"). The plans are checked on a copy of the migrated table with all its indexes
-// (LIKE … INCLUDING ALL), in a schema of its own and filled with 50,000 generated events: the
+// (LIKE … INCLUDING ALL), in a schema of its own and filled with 20,000 generated events: the
 // shared audit_events of a PostgreSQL test run is left alone, and a small table would be scanned
 // whatever its indexes. An index dropped from the schema or a migration, or a query rewritten so
 // that it no longer matches its index (the certificate filter repeats the GIN's expression),
@@ -11,7 +11,7 @@ import type { SqlSession } from '../../src/db/client.js'
 import { runMigrations } from '../../src/db/migrate.js'
 import { openTestDatabase } from '../helpers/database.js'
 
-const ROWS = 50_000
+const ROWS = 20_000
 
 interface PlanNode {
   'Node Type': string
