@@ -186,6 +186,11 @@ export function atText(date: Date): string {
   return date.toISOString().replace(/Z$/, '000Z')
 }
 
+/** An append that found one of its pending events already placed (see appendOnce): retried. */
+function isPlacementShort(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '22012' || (err as { cause?: { code?: unknown } } | null)?.cause?.code === '22012'
+}
+
 export function createLogStore(db: Db, opts: LogStoreOptions) {
   let cached: TreeState | undefined
 
@@ -286,18 +291,22 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
         return await appendOnce()
       } catch (err) {
         cached = undefined
-        if (!isUniqueViolation(err) || attempt >= 20) throw err
+        if (!(isUniqueViolation(err) || isPlacementShort(err)) || attempt >= 20) throw err
       }
     }
   }
 
   async function appendOnce(): Promise<AppendResult> {
+    // The tree first, then the pending events: read the other way round, another process could
+    // place a pending event between the two reads, and this append would then give it a second
+    // leaf that no event holds (a gap). In this order, an event another process places after
+    // the tree was read is placed at the same size, so the two appends collide on its node.
     const remembered = cached
+    const state = remembered ?? (await readState())
     const pending = (await rowsOf<EventSqlRow>(db, sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${MAX_APPEND}::int`)).map(toEvent)
     // Nothing waiting: whoever appended the caller's events may be another process, so the
     // checkpoint that covers them is the latest stored, not the one this process remembers.
     if (pending.length === 0) return { checkpoint: await latestIn(db), appended: new Map(), full: false }
-    const state = remembered ?? (await readState())
     const current = state.checkpoint
     const edge = frontier(current.size)
     const edgeHashes = new Map(edge.map((id, i) => [`${id.level}:${id.index}`, state.edge[i]!] as const))
@@ -319,8 +328,14 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
         from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
           ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
         where e.id = t.id and e.leaf_index is null
+        returning e.id
       )
-      insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})`)
+      -- Every leaf must have its event: if any pending event was placed meanwhile, divide by
+      -- zero, which undoes the whole statement (the caller reads the tree again and retries).
+      insert into log_checkpoints (size, root, note)
+      select ${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note}
+      from (select count(*) as n from placed) p
+      where 1 / (case when p.n = ${pending.length}::int then 1 else 0 end) = 1`)
     const checkpoint = { size: grown.size, root: grown.root, note }
     const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
     remember(checkpoint, known)
