@@ -173,9 +173,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   async function storeOne(c: CheckedCertificate, actor: Actor, document?: AttachedDocument): Promise<StoreOutcome> {
     if (!document && bulkInsertable(c)) {
       const outcomes: (StoreOutcome | undefined)[] = [undefined]
-      await storeFirsts([{ c, i: 0 }], outcomes, actor).catch((err: unknown) => {
-        if (!isDataError(err)) throw err
-      })
+      await tryStoreFirsts([{ c, i: 0 }], outcomes, actor)
       if (outcomes[0]) return outcomes[0]
     }
     for (let attempt = 0; ; attempt++) {
@@ -199,15 +197,21 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     const outcomes = new Array<StoreOutcome | undefined>(items.length)
     // An excepted identifier takes the one-by-one path, whose event records the exception.
     const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => bulkInsertable(c))
-    await storeFirsts(firsts, outcomes, actor).catch((err: unknown) => {
-      // One refused value fails the whole statement: then every item takes the one-by-one path,
-      // where it sinks alone.
-      if (!isDataError(err)) throw err
-    })
+    await tryStoreFirsts(firsts, outcomes, actor)
     for (const [i, c] of items.entries()) {
       if (!outcomes[i]) outcomes[i] = await storeOne(c, actor)
     }
     return outcomes as StoreOutcome[]
+  }
+
+  /**
+   * The bulk statement, where one refused value fails the whole statement: then every item takes
+   * the one-by-one path, where it sinks alone.
+   */
+  async function tryStoreFirsts(firsts: { c: CheckedCertificate; i: number }[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {
+    await storeFirsts(firsts, outcomes, actor).catch((err: unknown) => {
+      if (!isDataError(err)) throw err
+    })
   }
 
   /** The bulk statement for first versions; fills `outcomes` for what it inserted. */

@@ -49,8 +49,7 @@ function preparing(tx: Sql): Sql {
   return new Proxy(tx, {
     get(target, prop, receiver) {
       if (prop === 'unsafe') return (...args: Parameters<Sql['unsafe']>) => target.unsafe(...preparedArgs(args))
-      const value = Reflect.get(target, prop, receiver) as unknown
-      return value
+      return Reflect.get(target, prop, receiver)
     },
   })
 }
