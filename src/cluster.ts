@@ -34,7 +34,7 @@ const isTagged = (m: unknown): m is { tag: string } => typeof m === 'object' && 
 // Structured clone (the 'advanced' IPC serialisation) hands Buffers back as plain Uint8Arrays.
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const checkpointOf = (c: StoredCheckpoint): StoredCheckpoint => ({ ...c, root: buf(c.root) })
-const leafOf = (l: AppendedLeaf): AppendedLeaf => ({ entry: { ...l.entry, salt: buf(l.entry.salt) }, proof: l.proof.map(buf), checkpoint: checkpointOf(l.checkpoint) })
+const leafOf = (l: AppendedLeaf): AppendedLeaf => ({ entry: { ...l.entry, salt: buf(l.entry.salt) }, leaf: buf(l.leaf), proof: l.proof.map(buf), checkpoint: checkpointOf(l.checkpoint) })
 
 /** A worker's view of the log: appends go to the primary, reads to the database. */
 export function remoteTransparencyLog(config: Config, db: Parameters<typeof createLogStore>[0]): TransparencyLog {

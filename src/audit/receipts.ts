@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { eventBodyOf, leafOf } from '../log/leaf.js'
+import { eventBodyOf } from '../log/leaf.js'
 import { EventProofSchema, proofOfEntry, type EventProof } from '../log/proofs.js'
 import type { AppendedLeaf, LogStore, StoredCheckpoint } from '../log/store.js'
 import { AppError } from '../errors.js'
@@ -37,10 +37,10 @@ export type Receipt = Static<typeof ReceiptSchema>
 export async function receiptFor(store: LogStore, recorded: { eventId: number; checkpoint: StoredCheckpoint; leaf?: AppendedLeaf | undefined }): Promise<Receipt> {
   // Appended by this process: the append computed the proof while it held the new nodes.
   if (recorded.leaf) {
-    const { entry, proof, checkpoint } = recorded.leaf
+    const { entry, leaf, proof, checkpoint } = recorded.leaf
     return {
       leafIndex: entry.leafIndex,
-      leaf: leafOf(entry, entry.salt).toString('base64'),
+      leaf: leaf.toString('base64'),
       salt: entry.salt.toString('base64'),
       treeSize: checkpoint.size,
       inclusionProof: proof.map((h) => h.toString('base64')),

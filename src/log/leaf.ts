@@ -47,11 +47,23 @@ export function canonicalJson(value: unknown): string {
     if (value === undefined) return 'null'
     return JSON.stringify(value)
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  // Built by concatenation, without the intermediate arrays of entries and pieces: every access
+  // event's leaf goes through here (src/log/store.ts), on the path of every answer.
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i])
+    return out + ']'
+  }
+  const object = value as Record<string, unknown>
+  // sort() without a comparator orders strings by UTF-16 code units, as RFC 8785 §3.2.3 asks.
+  const keys = Object.keys(object).sort()
+  let out = '{'
+  for (const key of keys) {
+    const member = object[key]
+    if (member === undefined) continue
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(member)
+  }
+  return out + '}'
 }
 
 const sha256Hex = (...parts: (string | Uint8Array)[]): string => {

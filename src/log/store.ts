@@ -115,6 +115,8 @@ async function latestIn(db: Queryable): Promise<StoredCheckpoint> {
 /** An event appended by this process, with its inclusion proof against the checkpoint that took it in. */
 export interface AppendedLeaf {
   entry: EntryRow
+  /** The leaf's bytes (leafOf of the entry), as hashed into the tree: a receipt shows them without computing them again. */
+  leaf: Buffer
   proof: Buffer[]
   checkpoint: StoredCheckpoint
 }
@@ -241,7 +243,8 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     // The details as the database will hand them back (jsonb from JSON text): the leaf is computed
     // from exactly what is stored, so every later reader recomputes the same leaf.
     const logged: LoggedEvent[] = events.map((e) => ({ ...e, at, details: JSON.parse(JSON.stringify(e.details ?? {})) as unknown }))
-    const grown = append(first, state.edge, logged.map((e, i) => hashLeaf(leafOf(e, salts[i]!))))
+    const leaves = logged.map((e, i) => leafOf(e, salts[i]!))
+    const grown = append(first, state.edge, leaves.map(hashLeaf))
     const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
     const rows = logged.map((e, i) => ({ ...e, leafIndex: String(first + i), salt: salts[i]!.toString('base64') }))
     const written = await rowsOf<{ id: string | number; leaf_index: string; pending: boolean }>(
@@ -271,7 +274,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const ids = logged.map((_, i) => idAt.get(first + i)!)
     return {
       ids,
-      leaves: logged.map((e, i) => ({ entry: { ...e, id: ids[i]!, leafIndex: first + i, salt: salts[i]! }, proof: proofs[i]!, checkpoint })),
+      leaves: logged.map((e, i) => ({ entry: { ...e, id: ids[i]!, leafIndex: first + i, salt: salts[i]! }, leaf: leaves[i]!, proof: proofs[i]!, checkpoint })),
       checkpoint,
       pendingSeen: written.some((r) => r.pending),
     }
@@ -311,11 +314,8 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const edge = frontier(current.size)
     const edgeHashes = new Map(edge.map((id, i) => [`${id.level}:${id.index}`, state.edge[i]!] as const))
     const salts = pending.map(() => randomBytes(16))
-    const grown = append(
-      current.size,
-      state.edge,
-      pending.map((e, i) => hashLeaf(leafOf(e, salts[i]!))),
-    )
+    const leaves = pending.map((e, i) => leafOf(e, salts[i]!))
+    const grown = append(current.size, state.edge, leaves.map(hashLeaf))
     const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
     // Only while the tree is still the one read: a checkpoint of the size read must be the latest
     // (none at all for an empty tree), else nothing is written and another appender won the race.
@@ -340,7 +340,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
     remember(checkpoint, known)
     const proofs = await proofsOfNewLeaves(db, current.size, grown.size, known)
-    const appended = new Map<number, AppendedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, proof: proofs[i]!, checkpoint }]))
+    const appended = new Map<number, AppendedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, leaf: leaves[i]!, proof: proofs[i]!, checkpoint }]))
     return { checkpoint, appended, full: pending.length === MAX_APPEND }
   }
 
