@@ -168,13 +168,32 @@ export function cpuTable(r: RunReport): string {
   ].join('\n')
 }
 
+/** The service's CPU per request (per certificate for the bulk load) in the scenario a profile window names, in µs. */
+function serviceMicrosPerRequest(r: RunReport, scenario: string): number | undefined {
+  if (scenario === 'bulk load') return r.bulk.perSecond > 0 ? (r.bulkCpu.service / r.bulk.perSecond) * 1e6 : undefined
+  const m = r.measurements.find((x) => x.name === scenario)
+  return m && m.rps > 0 ? (m.cpu.service / m.rps) * 1e6 : undefined
+}
+
+/**
+ * Each busy sample in one kind of work (bench/profile.ts CATEGORIES), with what that share is of
+ * the service's CPU per request measured from /proc in the same (profiled) run.
+ */
+export function categoryTable(r: RunReport, p: ProfileSummary): string {
+  const per = serviceMicrosPerRequest(r, p.scenario)
+  const unit = p.scenario === 'bulk load' ? 'µs per certificate' : 'µs per request'
+  const rows = (p.categories ?? []).map((c) => `| ${c.category} | ${pct(c.share)} | ${per === undefined ? '' : (c.share * per).toFixed(0)} |`)
+  return [`| where the CPU went (each sample counted once) | share | ${unit} |`, '|---|---:|---:|', ...rows, `| all | 100 % | ${per === undefined ? '' : per.toFixed(0)} |`].join('\n')
+}
+
 /** Where the service's CPU went in each scenario (--profile). */
 export function profileTables(r: RunReport): string {
   return (r.profile ?? [])
     .map((p) => {
       const list = (xs: { where: string; share: number }[]) => xs.map((e) => `${e.where} ${pct(e.share)}`).join(' · ')
       const incl = p.inclusive.map((e) => `| ${e.fn.replaceAll('|', '\\|')} | ${pct(e.share)} |`).join('\n')
-      return `**${p.scenario}** (${p.samples} samples of 1 ms). Self time: ${list(p.self)}.\nOn the stack (inclusive): ${list(p.places ?? [])}.\n\n| service function (inclusive) | samples |\n|---|---:|\n${incl}`
+      const categories = p.categories?.length ? `\n\n${categoryTable(r, p)}` : ''
+      return `**${p.scenario}** (${p.samples} samples of 1 ms). Self time: ${list(p.self)}.\nOn the stack (inclusive): ${list(p.places ?? [])}.${categories}\n\n| service function (inclusive) | samples |\n|---|---:|\n${incl}`
     })
     .join('\n\n')
 }

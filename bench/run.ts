@@ -86,7 +86,9 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
   --ofd-threads N       OFD_THREADS of the service and of verification alone (default: the cores)
   --tsx                 run the service from the TypeScript sources, as npm start does
   --node-flags=FLAGS    node flags for the service (default the image's --max-old-space-size=128)
-  --profile             run the service under node --cpu-prof and report where its CPU went
+  --profile             run the service under node --cpu-prof and report where its CPU went: each
+                        scenario's CPU per request split by kind of work (access log, driver, HTTP,
+                        token, validation, serialisation…), self time and the service's functions
   --workers N           the service's WORKERS (processes, PostgreSQL only; default 1, so runs compare
                         with earlier ones); CPU and RSS then count every worker
   --pin                 separate machines, simulated (PostgreSQL only): taskset puts the service and
