@@ -14,10 +14,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const escapePointer = (key: string) => maskIdNumbersIn(key).replace(/~/g, '~0').replace(/\//g, '~1')
 
 interface Frame {
+  /** The member names seen so far, for an object; undefined for an array. */
   keys: Set<string> | undefined
-  /** Pointer of this container; for an object, the member being read is added on top. */
-  pointer: string
-  index: number
+  /** The member being read (an object) or the element's index (an array). */
+  at: string | number
+  parent: Frame | undefined
+}
+
+/** The JSON pointer of `frame`'s current member or element, built only when a duplicate is reported. */
+function pointerOf(frame: Frame | undefined): string {
+  let pointer = ''
+  for (let f = frame; f; f = f.parent) pointer = `/${typeof f.at === 'string' ? escapePointer(f.at) : f.at}${pointer}`
+  return pointer
 }
 
 /** Decodes UTF-8 bytes (fatal on any invalid sequence) and parses them as JSON without duplicate members. */
@@ -46,43 +54,40 @@ export function parseStrictJson(text: string): StrictJsonResult {
 /**
  * The JSON pointer of the first duplicate member in `text`, which JSON.parse already accepted
  * (so the scan can trust the grammar), or undefined. Iterative: deep nesting cannot overflow.
+ * Every signed payload a push carries goes through here: the scan allocates nothing but the
+ * member names, and builds a pointer only for the duplicate it reports.
  */
 function findDuplicateMember(text: string): string | undefined {
-  const stack: Frame[] = []
+  let top: Frame | undefined
   let expectKey = false
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (c === '{' || c === '[') {
-      const parent = stack[stack.length - 1]
-      stack.push({ keys: c === '{' ? new Set() : undefined, pointer: parent ? childPointer(parent) : '', index: 0 })
-      expectKey = c === '{'
-    } else if (c === '}' || c === ']') {
-      stack.pop()
+    const c = text.charCodeAt(i)
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      top = { keys: c === 0x7b ? new Set() : undefined, at: c === 0x7b ? '' : 0, parent: top }
+      expectKey = c === 0x7b
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      top = top!.parent
       expectKey = false
-    } else if (c === ',') {
-      const top = stack[stack.length - 1]!
-      if (top.keys) expectKey = true
-      else top.index++
-    } else if (c === '"') {
+    } else if (c === 0x2c /* , */) {
+      if (top!.keys) expectKey = true
+      else (top!.at as number)++
+    } else if (c === 0x22 /* " */) {
       let end = i + 1
-      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      let escaped = false
+      for (let d = text.charCodeAt(end); d !== 0x22; d = text.charCodeAt(end)) {
+        if (d === 0x5c /* \ */) (escaped = true), (end += 2)
+        else end++
+      }
       if (expectKey) {
-        const top = stack[stack.length - 1]!
-        const key = JSON.parse(text.slice(i, end + 1)) as string
-        if (top.keys!.has(key)) return `${top.pointer}/${escapePointer(key)}`
-        top.keys!.add(key)
-        currentKey.set(top, key)
+        // Compared after unescaping: "id" and "\u0069d" are one name.
+        const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end)
+        if (top!.keys!.has(key)) return pointerOf({ ...top!, at: key })
+        top!.keys!.add(key)
+        top!.at = key
         expectKey = false
       }
       i = end
     }
   }
   return undefined
-}
-
-// The member an object frame is reading, for the pointer of a nested container.
-const currentKey = new WeakMap<Frame, string>()
-
-function childPointer(parent: Frame): string {
-  return parent.keys ? `${parent.pointer}/${escapePointer(currentKey.get(parent) ?? '')}` : `${parent.pointer}/${parent.index}`
 }

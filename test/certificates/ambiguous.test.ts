@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { CompactSign, FlattenedSign, exportJWK } from 'jose'
+import fc from 'fast-check'
 import t from 'tap'
 import { parseStrictJson, parseStrictJsonBytes } from '../../src/crypto/strictJson.js'
 import { bearer, randomCreditCode } from '../helpers/app.js'
@@ -19,6 +20,21 @@ t.test('the strict JSON reader', async (t) => {
   t.match(parseStrictJsonBytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{}')])), { ok: false }, 'a byte-order mark is not JSON')
   const deep = '['.repeat(50_000) + ']'.repeat(50_000)
   t.match(parseStrictJson(`{"a":${deep},"a":1}`), { ok: false, code: 'DUPLICATE_MEMBER' }, 'deep nesting does not overflow the scan')
+  t.match(parseStrictJson('{"a\\\\":1,"a\\\\":2}'), { ok: false, pointer: '/a\\' }, 'a name ending in an escaped backslash')
+  t.match(parseStrictJson('{"x":"\\\\","y":{"m/n~":[0,{"k":1,"k":2}]}}'), { ok: false, pointer: '/y/m~1n~0/1/k' }, 'the pointer escapes / and ~, after a value ending in a backslash')
+  t.match(parseStrictJson('{"a":[1,2,{"b":"\\\\"}],"c":[[],{"a":1}],"a":3}'), { ok: false, pointer: '/a' }, 'a duplicate after nested containers is found in its own object')
+})
+
+t.test('objects with distinct names always pass, whatever their names hold', async (t) => {
+  // JSON.stringify never repeats a name: any refusal here would be the scan misreading text.
+  const name = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('"', '\\', '\\"', '{', '}', ',', '[', ']', ':', 'ü', '證'))
+  const tree = fc.letrec((tie) => ({
+    v: fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 4 }), fc.integer(), fc.constant(null), tie('o'), tie('a')),
+    o: fc.dictionary(name, tie('v'), { maxKeys: 4 }),
+    a: fc.array(tie('v'), { maxLength: 4 }),
+  })).v
+  fc.assert(fc.property(tree, (value) => parseStrictJson(JSON.stringify(value)).ok), { numRuns: 2000 })
+  t.pass('2,000 trees read without a false duplicate')
 })
 
 t.test('push and verify refuse ambiguous signed content with precise codes', async (t) => {
