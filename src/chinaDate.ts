@@ -8,5 +8,16 @@ const CHINA_OFFSET_MS = 8 * 3600_000
  * dates, and an ID number's birth date may be no later than this. The one helper for that idea.
  */
 export function chinaToday(now: Date = new Date()): string {
-  return new Date(now.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10)
+  const t = now.getTime()
+  // A push checks dates several times per certificate: the day's text is kept with the instants it holds for.
+  if (t >= day.from && t < day.until) return day.text
+  const shifted = t + CHINA_OFFSET_MS
+  const start = shifted - (((shifted % DAY_MS) + DAY_MS) % DAY_MS)
+  const text = new Date(start).toISOString().slice(0, 10)
+  day = { text, from: start - CHINA_OFFSET_MS, until: start - CHINA_OFFSET_MS + DAY_MS }
+  return text
 }
+
+const DAY_MS = 86_400_000
+// The last day asked for, as UTC instants [from, until); empty at first.
+let day = { text: '', from: 0, until: 0 }
