@@ -1,6 +1,6 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm'
 import { decryptBytes, encrypt, encryptBytes, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
-import { rowsOf, type Db } from '../db/client.js'
+import { rawStatement, type Db } from '../db/client.js'
 import { auditEvents, certificateDocuments, certificates, certificateStatusHistory } from '../db/schema.js'
 import type { Actor as BaseActor } from '../types/repository.js'
 
@@ -122,6 +122,32 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     details: { typeCode: row.typeCode, version: row.version, ...(row.form === 'ofd' ? { form: 'ofd' } : {}), ...exceptionDetails(row.id) },
   })
 
+  // The bulk statement's text is built once (src/db/client.ts rawStatement): the rows travel as one array per column.
+  const insertFirsts = rawStatement(
+    db,
+    ['id', 'series', 'version', 'typeCode', 'issuerCode', 'number', 'holderIdType', 'holderIndex', 'issuedOn', 'validFrom', 'validUntil', 'signingKid', 'jwsSha256', 'keyId', 'jwsCipher', 'actorSub', 'actorOrg', 'requestId', 'clientRequestId'],
+    (v) =>
+      sql`with input as (
+          select * from unnest(
+            ${v.id}::text[], ${v.series}::text[], ${v.version}::int[], ${v.typeCode}::text[],
+            ${v.issuerCode}::text[], ${v.number}::text[], ${v.holderIdType}::text[], ${v.holderIndex}::text[],
+            ${v.issuedOn}::text[], ${v.validFrom}::text[], ${v.validUntil}::text[], ${v.signingKid}::text[],
+            ${v.jwsSha256}::text[], ${v.keyId}::text[], ${v.jwsCipher}::text[]
+          ) as t(id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on, valid_from, valid_until, signing_kid, jws_sha256, key_id, jws_cipher)
+        ), stored as (
+          insert into certificates (id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on, valid_from, valid_until, status, signing_kid, jws_sha256, key_id, jws_cipher)
+          select id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on::date, valid_from::date, valid_until::date, 'valid', signing_kid, jws_sha256, key_id, decode(jws_cipher, 'base64')
+          from input i where not exists (select 1 from certificates c where c.series = i.series)
+          on conflict do nothing
+          returning id, type_code, issuer_code, version, status, status_changed_at, received_at, jws_sha256, holder_index
+        ), events as (
+          insert into audit_events (kind, subject, holder_ref, actor_sub, actor_org, request_id, client_request_id, details)
+          select 'certificate.issued', id, holder_index, ${v.actorSub}::text, ${v.actorOrg}::text, ${v.requestId}::text, ${v.clientRequestId}::text, jsonb_build_object('typeCode', type_code, 'version', version)
+          from stored
+        )
+        select * from stored`,
+  )
+
   /** What the bulk statement may insert: a signed JWS, first version, whose identifier needs no exception. */
   const bulkInsertable = (c: CheckedCertificate) => (c.form ?? 'jws') === 'jws' && c.certId.version === 1 && c.certId.checkCharException === undefined
 
@@ -221,28 +247,12 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k])
       // Dates travel as text and are cast in SQL: drizzle's postgres.js setup passes date values
       // through unserialised, which breaks date[] parameters.
-      const inserted = await rowsOf<InsertedRow>(
-        db,
-        sql`with input as (
-          select * from unnest(
-            ${sql.param(col('id'))}::text[], ${sql.param(col('series'))}::text[], ${sql.param(col('version'))}::int[], ${sql.param(col('typeCode'))}::text[],
-            ${sql.param(col('issuerCode'))}::text[], ${sql.param(col('number'))}::text[], ${sql.param(col('holderIdType'))}::text[], ${sql.param(col('holderIndex'))}::text[],
-            ${sql.param(col('issuedOn'))}::text[], ${sql.param(col('validFrom'))}::text[], ${sql.param(col('validUntil'))}::text[], ${sql.param(col('signingKid'))}::text[],
-            ${sql.param(col('jwsSha256'))}::text[], ${sql.param(col('keyId'))}::text[], ${sql.param(rows.map((r) => r.jwsCipher.toString('base64')))}::text[]
-          ) as t(id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on, valid_from, valid_until, signing_kid, jws_sha256, key_id, jws_cipher)
-        ), stored as (
-          insert into certificates (id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on, valid_from, valid_until, status, signing_kid, jws_sha256, key_id, jws_cipher)
-          select id, series, version, type_code, issuer_code, number, holder_id_type, holder_index, issued_on::date, valid_from::date, valid_until::date, 'valid', signing_kid, jws_sha256, key_id, decode(jws_cipher, 'base64')
-          from input i where not exists (select 1 from certificates c where c.series = i.series)
-          on conflict do nothing
-          returning id, type_code, issuer_code, version, status, status_changed_at, received_at, jws_sha256, holder_index
-        ), events as (
-          insert into audit_events (kind, subject, holder_ref, actor_sub, actor_org, request_id, client_request_id, details)
-          select 'certificate.issued', id, holder_index, ${actor.sub}::text, ${actor.org}::text, ${actor.requestId}::text, ${actor.clientRequestId ?? null}::text, jsonb_build_object('typeCode', type_code, 'version', version)
-          from stored
-        )
-        select * from stored`,
-      )
+      const inserted = await insertFirsts<InsertedRow>({
+        id: col('id'), series: col('series'), version: col('version'), typeCode: col('typeCode'), issuerCode: col('issuerCode'), number: col('number'),
+        holderIdType: col('holderIdType'), holderIndex: col('holderIndex'), issuedOn: col('issuedOn'), validFrom: col('validFrom'), validUntil: col('validUntil'),
+        signingKid: col('signingKid'), jwsSha256: col('jwsSha256'), keyId: col('keyId'), jwsCipher: rows.map((r) => r.jwsCipher.toString('base64')),
+        actorSub: actor.sub, actorOrg: actor.org, requestId: actor.requestId, clientRequestId: actor.clientRequestId ?? null,
+      })
       const byId = new Map(inserted.map((r) => [r.id, r]))
       for (const { c, i } of firsts) {
         const row = byId.get(c.payload.id)

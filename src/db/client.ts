@@ -6,8 +6,8 @@ import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import type { SQL } from 'drizzle-orm'
+import type { PgDatabase, PgDialect, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { sql, type Placeholder, type SQL } from 'drizzle-orm'
 import type { DatabaseTimeouts } from '../config.js'
 import { boundedPool } from './bounded.js'
 import { lockDataDir } from './lock.js'
@@ -23,6 +23,24 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 export async function rowsOf<T>(db: Pick<Db, 'execute'>, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as T[] | { rows: T[] }
   return Array.isArray(result) ? result : result.rows
+}
+
+/**
+ * A raw statement whose text drizzle builds once. `build` is given a placeholder per named value
+ * and returns the statement; each call fills the placeholders and runs it exactly as
+ * `db.execute` would (same driver call, same server-side preparation by the pool). drizzle
+ * otherwise builds a raw statement's text afresh on every call, at about 4 µs per parameter on
+ * this machine (70 µs for one of 17): the push path built three such statements per request.
+ */
+export function rawStatement<const K extends string>(db: Db, names: readonly K[], build: (values: Record<K, Placeholder<K>>) => SQL): <T>(values: Record<K, unknown>) => Promise<T[]> {
+  const placeholders = Object.fromEntries(names.map((n) => [n, sql.placeholder(n)])) as Record<K, Placeholder<K>>
+  // PgDatabase keeps its dialect as an @internal member; db.execute uses the same two calls.
+  const query = (db as unknown as { dialect: PgDialect }).dialect.sqlToQuery(build(placeholders))
+  const prepared = db._.session.prepareQuery(query, undefined, undefined, false)
+  return async <T>(values: Record<K, unknown>) => {
+    const result = (await prepared.execute(values)) as unknown as T[] | { rows: T[] }
+    return Array.isArray(result) ? result : result.rows
+  }
 }
 
 /** Raw SQL on one dedicated connection: what migrations and advisory locks need. */

@@ -1,4 +1,4 @@
-import { asc, eq, inArray } from 'drizzle-orm'
+import { asc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { auditEvents, issuerKeys, issuers } from '../db/schema.js'
 import type { SigningCertificateInfo } from '../crypto/x509.js'
@@ -59,10 +59,18 @@ function event(kind: string, subject: string, actor: IssuerActor, details: Recor
 }
 
 export function createIssuerRepository(db: Db) {
+  // Every push reads its issuer and keys: the statement is built once (drizzle) and prepared on the server.
+  const withKeys = db
+    .select({ issuer: issuers, key: issuerKeys })
+    .from(issuers)
+    .leftJoin(issuerKeys, eq(issuerKeys.issuerCode, issuers.code))
+    .where(eq(issuers.code, sql.placeholder('code')))
+    .orderBy(asc(issuerKeys.activeFrom))
+    .prepare('issuer_with_keys')
   return {
     /** The issuer and its keys (oldest first) in one statement: every push reads them. */
     async get(code: string): Promise<{ issuer: Issuer; keys: KeyRow[] } | undefined> {
-      const rows = await db.select({ issuer: issuers, key: issuerKeys }).from(issuers).leftJoin(issuerKeys, eq(issuerKeys.issuerCode, issuers.code)).where(eq(issuers.code, code)).orderBy(asc(issuerKeys.activeFrom))
+      const rows = await withKeys.execute({ code })
       if (rows.length === 0) return undefined
       const keys = rows.flatMap((r) => (r.key ? [r.key] : []))
       return { issuer: toIssuer(rows[0]!.issuer, keys), keys }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
-import { rowsOf, type Db } from '../db/client.js'
+import { rawStatement, rowsOf, type Db } from '../db/client.js'
 import { isUniqueViolation } from '../db/errors.js'
 import { leafOf, type LoggedEvent } from './leaf.js'
 import { append, consistencyRanges, EMPTY_ROOT, foldRange, frontier, hashLeaf, inclusionRanges, rangeNodes, type NodeId, type Range } from './merkle.js'
@@ -199,8 +199,64 @@ function isPlacementShort(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '22012' || (err as { cause?: { code?: unknown } } | null)?.cause?.code === '22012'
 }
 
+/**
+ * The log's hot statements, their text built once (src/db/client.ts rawStatement): an append
+ * runs one of them per group of answers.
+ */
+function logStatements(db: Db) {
+  const newNodes = (v: Record<'levels' | 'indexes' | 'hashes', unknown>) =>
+    sql`insert into log_nodes (level, index, hash)
+        select level, index, decode(hash_b64, 'base64') from unnest(${v.levels}::int[], ${v.indexes}::bigint[], ${v.hashes}::text[]) as t(level, index, hash_b64)`
+  return {
+    /** New events written with their places, the new nodes and the checkpoint (appendNewOnce). */
+    appendNew: rawStatement(
+      db,
+      ['rows', 'levels', 'indexes', 'hashes', 'size', 'root', 'note'],
+      (v) => sql`with ins as (
+        insert into audit_events (at, kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details, leaf_index, salt)
+        select (e->>'at')::timestamptz, e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
+          case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
+          e->>'subject', e->'details', (e->>'leafIndex')::bigint, decode(e->>'salt', 'base64')
+        from jsonb_array_elements(${v.rows}::jsonb) as t(e)
+        returning id, leaf_index
+      ), nodes as (
+        ${newNodes(v)}
+      ), cp as (
+        insert into log_checkpoints (size, root, note) values (${v.size}::bigint, decode(${v.root}, 'base64'), ${v.note})
+      )
+      select ins.id, ins.leaf_index::text as leaf_index, exists (select 1 from audit_events p where p.leaf_index is null) as pending from ins`,
+    ),
+    /** Committed events not yet in the tree, oldest first (appendOnce). */
+    pending: rawStatement(db, [], () => sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${sql.raw(String(MAX_APPEND))}`),
+    /**
+     * Pending events placed, with the new nodes and the checkpoint, only while the tree is the one
+     * read: a checkpoint of the size read must be the latest (none at all for an empty tree), else
+     * nothing is written and another appender won the race (appendOnce).
+     */
+    place: rawStatement(
+      db,
+      ['levels', 'indexes', 'hashes', 'ids', 'leafIndexes', 'salts', 'size', 'root', 'note', 'count'],
+      (v) => sql`with nodes as (
+        ${newNodes(v)}
+      ), placed as (
+        update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
+        from unnest(${v.ids}::bigint[], ${v.leafIndexes}::bigint[], ${v.salts}::text[]) as t(id, leaf_index, salt)
+        where e.id = t.id and e.leaf_index is null
+        returning e.id
+      )
+      -- Every leaf must have its event: if any pending event was placed meanwhile, divide by
+      -- zero, which undoes the whole statement (the caller reads the tree again and retries).
+      insert into log_checkpoints (size, root, note)
+      select ${v.size}::bigint, decode(${v.root}, 'base64'), ${v.note}
+      from (select count(*) as n from placed) p
+      where 1 / (case when p.n = ${v.count}::int then 1 else 0 end) = 1`,
+    ),
+  }
+}
+
 export function createLogStore(db: Db, opts: LogStoreOptions) {
   let cached: TreeState | undefined
+  const statements = logStatements(db)
 
   async function readState(): Promise<TreeState> {
     const checkpoint = await latestIn(db)
@@ -253,24 +309,15 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const grown = append(first, state.edge, leaves.map(hashLeaf))
     const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
     const rows = logged.map((e, i) => ({ ...e, leafIndex: String(first + i), salt: salts[i]!.toString('base64') }))
-    const written = await rowsOf<{ id: string | number; leaf_index: string; pending: boolean }>(
-      db,
-      sql`with ins as (
-        insert into audit_events (at, kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details, leaf_index, salt)
-        select (e->>'at')::timestamptz, e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
-          case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
-          e->>'subject', e->'details', (e->>'leafIndex')::bigint, decode(e->>'salt', 'base64')
-        from jsonb_array_elements(${sql.param(JSON.stringify(rows))}::jsonb) as t(e)
-        returning id, leaf_index
-      ), nodes as (
-        insert into log_nodes (level, index, hash)
-        select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
-          ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)
-      ), cp as (
-        insert into log_checkpoints (size, root, note) values (${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note})
-      )
-      select ins.id, ins.leaf_index::text as leaf_index, exists (select 1 from audit_events p where p.leaf_index is null) as pending from ins`,
-    )
+    const written = await statements.appendNew<{ id: string | number; leaf_index: string; pending: boolean }>({
+      rows: JSON.stringify(rows),
+      levels: grown.nodes.map((n) => n.level),
+      indexes: grown.nodes.map((n) => String(n.index)),
+      hashes: grown.nodes.map((n) => n.hash.toString('base64')),
+      size: String(grown.size),
+      root: grown.root.toString('base64'),
+      note,
+    })
     const idAt = new Map(written.map((r) => [Number(r.leaf_index), Number(r.id)]))
     const checkpoint = { size: grown.size, root: grown.root, note }
     const known = new Map<string, Buffer>(frontier(first).map((id, i) => [`${id.level}:${id.index}`, state.edge[i]!] as const))
@@ -312,7 +359,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     // the tree was read is placed at the same size, so the two appends collide on its node.
     const remembered = cached
     const state = remembered ?? (await readState())
-    const pending = (await rowsOf<EventSqlRow>(db, sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${MAX_APPEND}::int`)).map(toEvent)
+    const pending = (await statements.pending<EventSqlRow>({})).map(toEvent)
     // Nothing waiting: whoever appended the caller's events may be another process, so the
     // checkpoint that covers them is the latest stored, not the one this process remembers.
     if (pending.length === 0) return { checkpoint: await latestIn(db), appended: new Map(), full: false }
@@ -325,23 +372,18 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
     // Only while the tree is still the one read: a checkpoint of the size read must be the latest
     // (none at all for an empty tree), else nothing is written and another appender won the race.
-    await db.execute(sql`with nodes as (
-        insert into log_nodes (level, index, hash)
-        select level, index, decode(hash_b64, 'base64') from unnest(${sql.param(grown.nodes.map((n) => n.level))}::int[],
-          ${sql.param(grown.nodes.map((n) => String(n.index)))}::bigint[], ${sql.param(grown.nodes.map((n) => n.hash.toString('base64')))}::text[]) as t(level, index, hash_b64)
-      ), placed as (
-        update audit_events e set leaf_index = t.leaf_index, salt = decode(t.salt, 'base64')
-        from unnest(${sql.param(pending.map((e) => String(e.id)))}::bigint[], ${sql.param(pending.map((_, i) => String(current.size + i)))}::bigint[],
-          ${sql.param(salts.map((s) => s.toString('base64')))}::text[]) as t(id, leaf_index, salt)
-        where e.id = t.id and e.leaf_index is null
-        returning e.id
-      )
-      -- Every leaf must have its event: if any pending event was placed meanwhile, divide by
-      -- zero, which undoes the whole statement (the caller reads the tree again and retries).
-      insert into log_checkpoints (size, root, note)
-      select ${String(grown.size)}::bigint, decode(${grown.root.toString('base64')}, 'base64'), ${note}
-      from (select count(*) as n from placed) p
-      where 1 / (case when p.n = ${pending.length}::int then 1 else 0 end) = 1`)
+    await statements.place({
+      levels: grown.nodes.map((n) => n.level),
+      indexes: grown.nodes.map((n) => String(n.index)),
+      hashes: grown.nodes.map((n) => n.hash.toString('base64')),
+      ids: pending.map((e) => String(e.id)),
+      leafIndexes: pending.map((_, i) => String(current.size + i)),
+      salts: salts.map((salt) => salt.toString('base64')),
+      size: String(grown.size),
+      root: grown.root.toString('base64'),
+      note,
+      count: pending.length,
+    })
     const checkpoint = { size: grown.size, root: grown.root, note }
     const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
     remember(checkpoint, known)

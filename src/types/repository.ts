@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm'
+import { asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { auditEvents, certificateTypes, holderIdTypes } from '../db/schema.js'
 import { maskIdNumbersIn } from '../ids/index.js'
@@ -37,13 +37,15 @@ function sameDefinition(row: Row, def: TypeDefinition): boolean {
 }
 
 export function createTypeRepository(db: Db) {
+  // Every push reads its type: the statement is built once (drizzle) and prepared on the server.
+  const byCode = db.select().from(certificateTypes).where(eq(certificateTypes.typeCode, sql.placeholder('code'))).prepare('type_by_code')
   return {
     async list(): Promise<CertificateType[]> {
       return (await db.select().from(certificateTypes).orderBy(asc(certificateTypes.typeCode))).map(toType)
     },
 
     async get(typeCode: string): Promise<CertificateType | undefined> {
-      const [row] = await db.select().from(certificateTypes).where(eq(certificateTypes.typeCode, typeCode))
+      const [row] = await byCode.execute({ code: typeCode })
       return row ? toType(row) : undefined
     },
 
