@@ -162,6 +162,11 @@ async function proofsOfNewLeaves(tx: Queryable, first: number, size: number, kno
 export interface LogStoreOptions {
   origin: string
   signers: readonly NoteSigner[]
+  /**
+   * Tests only (test/log/race.test.ts): awaited by an append of pending events between its read
+   * of the tree and its read of the pending events, where another process's append can land.
+   */
+  betweenReads?: () => Promise<void>
 }
 
 /** An event to write and append at once (src/audit/accessLog.ts): its row, without time or place. */
@@ -359,6 +364,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     // the tree was read is placed at the same size, so the two appends collide on its node.
     const remembered = cached
     const state = remembered ?? (await readState())
+    await opts.betweenReads?.()
     const pending = (await statements.pending<EventSqlRow>({})).map(toEvent)
     // Nothing waiting: whoever appended the caller's events may be another process, so the
     // checkpoint that covers them is the latest stored, not the one this process remembers.
