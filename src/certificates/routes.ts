@@ -9,6 +9,7 @@ import { createIssuerRepository } from '../issuers/repository.js'
 import { authErrors, Problem } from '../schemas.js'
 import { dataValidatorFor } from '../types/dataSchema.js'
 import { createTypeRepository } from '../types/repository.js'
+import type { CertificateType } from '../types/schemas.js'
 import { checkCertificate, type CheckContext, type CheckedCertificate } from './checks.js'
 import { checkAttachedDocument, type DocumentContext } from './document.js'
 import { metadataPointer, pointerFromPayload } from './ofdMetadata.js'
@@ -16,6 +17,7 @@ import { checkOfdOnly } from './ofdOnly.js'
 import { createCertificateRepository, type StoreOutcome } from './repository.js'
 import { BatchBody, BatchResult, CertificateIdParams, PushBody, StatusBody, StoredCertificate } from './schemas.js'
 import { changeStatus } from './status.js'
+import { createTypeAndIssuerReader } from './pushReader.js'
 
 /**
  * Batches one process checks and stores at once. Two keep both cores busy (signatures are checked
@@ -44,16 +46,22 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
   const { db, config } = opts
   const types = createTypeRepository(db)
   const issuers = createIssuerRepository(db)
+  const readTypeAndIssuer = createTypeAndIssuerReader(db)
   const store = createCertificateRepository(db, config.dataProtection)
   app.addSchema(StoredCertificate)
   app.addSchema(BatchResult)
   const batchTurns = pLimit(BATCHES_AT_ONCE)
 
-  // Lookups are memoised for the request: a batch of 1,000 reads each type and issuer once.
+  // Lookups are memoised for the request: a batch of 1,000 reads each type and issuer once, and a
+  // certificate's type and issuer, when neither was read yet, come in one statement.
   const contextFor = (request: FastifyRequest): CheckContext => {
-    const memo = <T>(load: (code: string) => Promise<T>) => {
-      const seen = new Map<string, Promise<T>>()
-      return (code: string) => seen.get(code) ?? (seen.set(code, load(code)), seen.get(code)!)
+    const typesSeen = new Map<string, Promise<CertificateType | undefined>>()
+    const issuersSeen = new Map<string, Promise<Awaited<ReturnType<typeof issuers.get>>>>()
+    const remember = <T>(seen: Map<string, Promise<T>>, code: string, value: Promise<T>) => {
+      // A failed read is met by whoever awaits it; until then it must not count as unhandled.
+      value.catch(() => {})
+      seen.set(code, value)
+      return value
     }
     return {
       callerOrg: request.user.org,
@@ -61,8 +69,14 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       maxBytes: config.maxCertificateBytes,
       exceptions: config.creditCodeExceptions,
       certIdCheckExceptions: config.certIdCheckExceptions,
-      type: memo((code) => types.get(code)),
-      issuer: memo((code) => issuers.get(code)),
+      type: (code) => typesSeen.get(code) ?? remember(typesSeen, code, types.get(code)),
+      issuer: (code) => issuersSeen.get(code) ?? remember(issuersSeen, code, issuers.get(code)),
+      prefetch: (typeCode, issuerCode) => {
+        if (typesSeen.has(typeCode) || issuersSeen.has(issuerCode)) return
+        const both = readTypeAndIssuer(typeCode, issuerCode)
+        remember(typesSeen, typeCode, both.then((b) => b.type))
+        remember(issuersSeen, issuerCode, both.then((b) => b.issuer))
+      },
       dataValidator: dataValidatorFor,
     }
   }

@@ -35,7 +35,7 @@ export function toKey(row: KeyRow): IssuerKey {
   }
 }
 
-function toIssuer(row: IssuerRow, keys: KeyRow[]): Issuer {
+export function toIssuer(row: IssuerRow, keys: KeyRow[]): Issuer {
   return { code: row.code, name: row.name, typeCodes: row.typeCodes, keys: keys.map(toKey), createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() }
 }
 

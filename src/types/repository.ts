@@ -13,7 +13,7 @@ export interface Actor {
 
 type Row = typeof certificateTypes.$inferSelect
 
-function toType(row: Row): CertificateType {
+export function toType(row: Row): CertificateType {
   return {
     typeCode: row.typeCode,
     name: row.name,
