@@ -164,12 +164,30 @@ async function openPglite(dataDir: string | undefined, given?: PGlite): Promise<
   }
 }
 
-async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts): Promise<Database> {
+/**
+ * Where a DATABASE_URL points the driver. A Unix socket is written as libpq writes it,
+ * `postgres://user@localhost:5432/db?host=/var/run/postgresql`: the query's `host`, a folder,
+ * names the socket (`.s.PGSQL.<port>` in it) and wins over the URL's host. postgres.js reads a
+ * socket only from a host option that is a path, which a URL cannot carry, and would otherwise
+ * send `host` to the server as a setting, which the server refuses.
+ */
+export function postgresTarget(url: string): { url: string; host?: string } {
+  const parsed = new URL(url)
+  const host = parsed.searchParams.get('host')
+  if (!host?.startsWith('/')) return { url }
+  parsed.searchParams.delete('host')
+  return { url: parsed.toString(), host }
+}
+
+async function openPostgres(given: string, max: number, timeouts: DatabaseTimeouts): Promise<Database> {
+  const { url, host } = postgresTarget(given)
+  const socket = host ? { host } : {}
   // Every wait is bounded, so an outage answers 503 in seconds: connecting (connect_timeout),
   // running or waiting on a lock (statement_timeout, lock_timeout, enforced by the server), a
   // transaction left open, and a server that stops answering altogether (the watchdog, which
   // allows the statement timeout and one second more before it gives up on a connection).
   const sql = postgres(url, {
+    ...socket,
     max,
     connect_timeout: timeouts.connectMs / 1000,
     idle_timeout: 60,
@@ -197,7 +215,7 @@ async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts
     // A session is its own connection, outside the bounded pool: a migration may build an index
     // for minutes, and replicas wait their turn on the migration lock as long as it takes.
     session: async () => {
-      const own = postgres(url, { max: 1, connect_timeout: timeouts.connectMs / 1000, onnotice: () => {}, connection: { application_name: 'zhengzhao-session' } })
+      const own = postgres(url, { ...socket, max: 1, connect_timeout: timeouts.connectMs / 1000, onnotice: () => {}, connection: { application_name: 'zhengzhao-session' } })
       return {
         query: async <T>(text: string, params?: unknown[]) => (await own.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[],
         release: () => own.end({ timeout: 5 }),
