@@ -16,7 +16,8 @@ t.test('connecting through the socket of the PostgreSQL the suite runs on', { sk
   t.teardown(() => tcp.close())
   const [settings] = await rowsOf<{ dirs: string }>(tcp.db, sql`select current_setting('unix_socket_directories') as dirs`)
   const folder = settings!.dirs.split(',')[0]!.trim()
-  if (!folder.startsWith('/')) return t.skip(`this server has no Unix socket folder (${settings!.dirs})`)
+  t.ok(folder.startsWith('/'), `the server listens on a Unix socket folder (${settings!.dirs})`)
+  if (!folder.startsWith('/')) return
   const url = new URL(process.env.DATABASE_URL!)
   url.searchParams.set('host', folder)
   const viaSocket = await openDatabase({ url: url.toString() })
