@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import authPlugin from './auth/plugin.js'
 import type { Config } from './config.js'
+import { compilersFactory } from './compilers.js'
 import { installSm2Pool } from './crypto/sm2Pool.js'
 import { installOfdPool } from './ofd/pool.js'
 import { openDatabase, type Database } from './db/client.js'
@@ -98,6 +99,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // GB/T 36904 identifiers run past Fastify's default 100-character path parameters.
     routerOptions: { maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: false } },
+    // Route schemas are compiled once per process, not once per app (src/compilers.ts).
+    schemaController: { compilersFactory },
     // Fastify's and Node's own refusals (bad URL, over-long segment, 431, malformed request line)
     // are problem+json with a stable code like every other error.
     frameworkErrors,
