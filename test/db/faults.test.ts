@@ -14,12 +14,27 @@ t.test('which database errors mean "unavailable, retry" (503) and which do not',
   t.notOk(isUniqueViolation(wrapped('23503')))
 })
 
-// A fake server that answers each Sync with ReadyForQuery, or stays silent.
+// A fake server that answers each message (the untyped startup, then each typed one) with
+// ReadyForQuery, or stays silent. Messages are counted from their length fields: on a busy
+// machine two writes can arrive in one chunk, and the client owes an answer for each.
 async function fakeServer(t: { teardown(fn: () => unknown): void }, answer: boolean): Promise<number> {
   const sockets = new Set<Socket>()
   const server = createServer((s) => {
     sockets.add(s)
-    s.on('data', () => answer && s.write(Buffer.from([0x5a, 0, 0, 0, 5, 0x49])))
+    let buffered = Buffer.alloc(0)
+    let started = false
+    s.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk])
+      for (;;) {
+        const at = started ? 1 : 0
+        if (buffered.length < at + 4) return
+        const end = at + buffered.readInt32BE(at)
+        if (buffered.length < end) return
+        buffered = buffered.subarray(end)
+        started = true
+        if (answer) s.write(Buffer.from([0x5a, 0, 0, 0, 5, 0x49]))
+      }
+    })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   t.teardown(() => {

@@ -12,8 +12,15 @@ import { HOLDER_ID, issuanceFixture, type IssuanceFixture } from '../helpers/cer
 
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[]
 
-async function count(f: IssuanceFixture, table: 'certificates' | 'audit_events' | 'reader_orgs'): Promise<number> {
-  return Number(rowsOf<{ n: number }>(await f.database.db.execute(sql`select count(*)::int as n from ${sql.identifier(table)}`))[0]!.n)
+/** Audit events written for these requests (their service-given x-request-id): other tests share a PostgreSQL server. */
+async function eventsFor(f: IssuanceFixture, requestIds: string[]): Promise<number> {
+  const ids = sql.join(requestIds.map((id) => sql`${id}`), sql`, `)
+  return Number(rowsOf<{ n: number }>(await f.database.db.execute(sql`select count(*)::int as n from audit_events where request_id in (${ids})`))[0]!.n)
+}
+
+/** This fixture's certificates (its issuer is its own): other tests share a PostgreSQL server. */
+async function certificatesOf(f: IssuanceFixture): Promise<number> {
+  return Number(rowsOf<{ n: number }>(await f.database.db.execute(sql`select count(*)::int as n from certificates where issuer_code = ${f.issuerCode}`))[0]!.n)
 }
 
 async function pushed(f: IssuanceFixture, payload = f.payload()): Promise<string> {
@@ -32,7 +39,7 @@ t.test('hostile input, class by class', async (t) => {
   const stored = await pushed(f)
 
   t.test('1. NUL never reaches PostgreSQL: 400 INVALID_TEXT with a pointer, nothing stored', async (t) => {
-    const before = await count(f, 'audit_events')
+    const requestIds: string[] = []
     const cases = [
       { method: 'PUT', url: `/v1/grants/${randomCreditCode()}`, headers: f.adminAuth, payload: { name: 'a\u0000b', grants: [] }, pointer: '/body/name' },
       { method: 'PUT', url: `/v1/types/${f.typeCode}`, headers: f.adminAuth, payload: { name: '证\u0000', holderIdTypes: ['111'], issuers: [], dataSchema: { type: 'object' } }, pointer: '/body/name' },
@@ -44,25 +51,26 @@ t.test('hostile input, class by class', async (t) => {
     ] as const
     for (const { pointer, ...req } of cases) {
       const res = await app.inject(req)
+      requestIds.push(String(res.headers['x-request-id']))
       t.equal(res.statusCode, 400, `${req.method} ${req.url}`)
       t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
       t.match(res.json(), { code: 'INVALID_TEXT', errors: [{ pointer, code: 'UNSTORABLE_TEXT' }] })
     }
-    t.equal(await count(f, 'audit_events'), before, 'nothing written')
+    t.equal(await eventsFor(f, requestIds), 0, 'nothing written')
     const status = await app.inject({ method: 'GET', url: `/v1/certificates/${stored}`, headers: f.issuerAuth })
     t.equal(status.json().certificate.status, 'valid', 'the status did not change')
   })
 
   t.test('1. a signed number with NUL: 422 at its pointer, not stored', async (t) => {
-    const before = await count(f, 'certificates')
+    const before = await certificatesOf(f)
     const res = await app.inject({ method: 'POST', url: '/v1/certificates', headers: f.issuerAuth, payload: { certificate: await f.sign({ ...f.payload(), number: 'N\u0000' }) } })
     t.equal(res.statusCode, 422)
     t.match(res.json(), { code: 'INVALID_CERTIFICATE', errors: [{ pointer: '/certificate/payload/number' }] })
-    t.equal(await count(f, 'certificates'), before)
+    t.equal(await certificatesOf(f), before)
   })
 
   t.test('1. a batch of ten with one bad item stores the nine good ones', async (t) => {
-    const before = await count(f, 'certificates')
+    const before = await certificatesOf(f)
     const good = await Promise.all(Array.from({ length: 9 }, () => f.sign(f.payload())))
     const bad = [
       await f.sign({ ...f.payload(), number: 'N\u0000' }),
@@ -78,7 +86,7 @@ t.test('hostile input, class by class', async (t) => {
       t.match(results[4].problems[0].pointer, /^\/certificates\/4\/payload\//)
       t.same(summary, k === 0 ? { created: 9, unchanged: 0, rejected: 1 } : { created: 0, unchanged: 9, rejected: 1 })
     }
-    t.equal(await count(f, 'certificates'), before + 9)
+    t.equal(await certificatesOf(f), before + 9)
   })
 
   t.test('1. if the database refuses a value anyway, only that certificate is rejected', async (t) => {
@@ -89,12 +97,12 @@ t.test('hostile input, class by class', async (t) => {
       const jws = `e30.${Buffer.from(JSON.stringify({ ...payload, number })).toString('base64url')}.sig`
       return { jws, jwsSha256: createHash('sha256').update(jws).digest('hex'), payload: { ...payload, number }, certId: (parseCertId(payload.id) as { ok: true; value: CheckedCertificate['certId'] }).value, holderId: HOLDER_ID, signingKid: f.key.kid }
     }
-    const before = await count(f, 'certificates')
+    const before = await certificatesOf(f)
     const items = [checked('A1'), checked('B\u0000'), checked('C3')]
     const outcomes = await repo.storeMany(items, { sub: 'test', org: f.issuerCode, requestId: 'r-1' })
     t.same(outcomes.map((o) => o.outcome), ['created', 'rejected', 'created'])
     t.match(outcomes[1], { code: 'INVALID_CERTIFICATE', problems: [{ code: 'UNSTORABLE' }] })
-    t.equal(await count(f, 'certificates'), before + 2)
+    t.equal(await certificatesOf(f), before + 2)
   })
 
   t.test('1. a payload nested past the limit is refused before it is stored', async (t) => {
@@ -106,16 +114,18 @@ t.test('hostile input, class by class', async (t) => {
   })
 
   t.test('2. a lone surrogate in a lookup reason: 400, nothing logged', async (t) => {
-    const before = await count(f, 'audit_events')
+    const refused: string[] = []
     for (const reason of ['\ud800', 'a\udc00b', '\udbff']) {
       const res = await app.inject({ method: 'POST', url: '/v1/lookup', headers: readerAuth, payload: { holder: { idType: '111', id: HOLDER_ID }, purpose: { matterCode: 'M-1', reason } } })
+      refused.push(String(res.headers['x-request-id']))
       t.equal(res.statusCode, 400)
       t.match(res.json(), { code: 'INVALID_TEXT', errors: [{ pointer: '/body/purpose/reason' }] })
       t.notMatch(res.body, HOLDER_ID)
     }
     const paired = await app.inject({ method: 'POST', url: '/v1/lookup', headers: readerAuth, payload: { holder: { idType: '111', id: HOLDER_ID }, purpose: { matterCode: 'M-1', reason: '核验 \ud83d\ude00' } } })
     t.equal(paired.statusCode, 200, 'a surrogate pair is ordinary text')
-    t.equal(await count(f, 'audit_events'), before + 1)
+    t.equal(await eventsFor(f, refused), 0, 'nothing logged for the refused lookups')
+    t.equal(await eventsFor(f, [String(paired.headers['x-request-id'])]), 1, 'the answered one is logged')
   })
 
   t.test('2. a percent-encoded purpose header decoding to NUL or a bad sequence', async (t) => {
