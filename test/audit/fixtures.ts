@@ -26,7 +26,7 @@ export interface EventFixture extends IssuanceFixture {
   pushFor(holderId: string): Promise<string>
 }
 
-export async function eventFixture(t: Parameters<typeof issuanceFixture>[0], opts: { embedded?: boolean } = {}): Promise<EventFixture> {
+export async function eventFixture(t: Parameters<typeof issuanceFixture>[0], opts: { embedded?: boolean; own?: boolean } = {}): Promise<EventFixture> {
   const keysFile = writeDataProtectionKeys(mkdtempSync(join(tmpdir(), 'zz-audit-')))
   const keys = parseDataProtectionKeys(readFileSync(keysFile, 'utf8'))
   const f = await issuanceFixture(t, { DATA_PROTECTION_KEYS: keysFile }, opts)

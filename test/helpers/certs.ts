@@ -10,7 +10,7 @@ import type { CertificatePayload } from '../../src/certificates/schemas.js'
 import { createTestPki, type IssuedCert, type TestPki } from './pki.js'
 import { bearer, buildTestApp, randomCreditCode, randomTypeCode } from './app.js'
 import { opensslSm2Jws } from './sm2.js'
-import { openTestDatabase } from './database.js'
+import { openOwnDatabase, openTestDatabase } from './database.js'
 
 // Synthetic holders with valid check digits.
 export const HOLDER_ID = '11010519491231002X'
@@ -77,12 +77,14 @@ export interface IssuanceFixture {
  * An app with a test PKI as trust anchors, one type and one issuer registered with a P-256 key
  * (`sm2`: an SM2 root, an SM2 intermediate and an SM2 issuer key, all made by openssl).
  */
-export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}, opts: { embedded?: boolean; sm2?: boolean } = {}): Promise<IssuanceFixture> {
+export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}, opts: { embedded?: boolean; own?: boolean; sm2?: boolean } = {}): Promise<IssuanceFixture> {
   const pki = createTestPki(opts.sm2 ? { rootKeyType: 'sm2' } : {})
   const dir = mkdtempSync(join(tmpdir(), 'zz-issuance-'))
   writeFileSync(join(dir, 'anchors.pem'), pki.anchorsPem)
   // `embedded`: a private PGlite even when the suite runs on a shared PostgreSQL (for tests that break the database on purpose).
-  const database = await openTestDatabase({ url: opts.embedded ? undefined : process.env.DATABASE_URL })
+  // `own`: a database no other test writes to, on the suite's server too (openOwnDatabase).
+  const url = opts.embedded ? undefined : process.env.DATABASE_URL
+  const database = opts.own ? await openOwnDatabase({ url }) : await openTestDatabase({ url })
   t.teardown(() => database.close())
   const app = await buildTestApp(t, { TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: writeDataProtectionKeys(dir), ...env }, { database })
   const typeCode = randomTypeCode()

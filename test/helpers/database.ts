@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -152,4 +152,44 @@ export async function openTestDatabase(opts: { url?: string | undefined } = {}):
   if (opts.url) return openDatabase({ url: opts.url })
   snapshot ??= loadSnapshot()
   return openDatabase({ pglite: new PGlite({ loadDataDir: new Blob([await snapshot]), ...pgliteOptions() }) })
+}
+
+/**
+ * A database no other test writes to, for a test that leaves events outside the Merkle log on
+ * purpose: on a shared server any other test's access would take them into the tree. Embedded,
+ * that is any test database; with `url`, a database made on that server for this test (the app
+ * migrates it, as any other) and dropped when it is closed.
+ */
+export async function openOwnDatabase(opts: { url?: string | undefined } = {}): Promise<Database> {
+  if (!opts.url) return openTestDatabase()
+  const admin = await openDatabase({ url: opts.url })
+  const name = `zz_test_${randomBytes(6).toString('hex')}`
+  const onAdmin = async (statement: string) => {
+    const s = await admin.session()
+    try {
+      await s.query(statement, [])
+    } finally {
+      await s.release()
+    }
+  }
+  try {
+    await onAdmin(`create database ${name}`)
+  } catch (err) {
+    await admin.close()
+    throw err
+  }
+  const url = new URL(opts.url)
+  url.pathname = `/${name}`
+  const own = await openDatabase({ url: url.toString() })
+  return {
+    ...own,
+    async close() {
+      await own.close()
+      try {
+        await onAdmin(`drop database if exists ${name} with (force)`)
+      } finally {
+        await admin.close()
+      }
+    },
+  }
 }

@@ -6,7 +6,7 @@ import { leafOf } from '../../src/log/leaf.js'
 import { hashLeaf } from '../../src/log/merkle.js'
 import { createLogStore } from '../../src/log/store.js'
 import { buildTestApp, testConfig } from '../helpers/app.js'
-import { openTestDatabase } from '../helpers/database.js'
+import { openOwnDatabase } from '../helpers/database.js'
 
 // An append of pending events reads the tree, then the pending events, then writes one statement
 // (src/log/store.ts appendOnce). Another process's append landing between those reads once gave
@@ -15,7 +15,8 @@ import { openTestDatabase } from '../helpers/database.js'
 // other process and appends between the two reads of a second store.
 
 t.test("another process's append between the tree read and the pending read: each event gets one leaf, each leaf its event", async (t) => {
-  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
+  // Its own database: on a shared server another test's append could place the first event.
+  const database = await openOwnDatabase({ url: process.env.DATABASE_URL })
   t.teardown(() => database.close())
   const app = await buildTestApp(t, {}, { database })
   const config = await testConfig()

@@ -38,7 +38,8 @@ t.test("a holder's own certificates", async (t) => {
 })
 
 t.test("a holder's access log", async (t) => {
-  const f = await eventFixture(t)
+  // Its events are inserted beside the log: no other test's access may take them into the tree.
+  const f = await eventFixture(t, { own: true })
   const [certA, certB] = [await f.pushFor(HOLDER_ID), await f.pushFor(OTHER_HOLDER_ID)]
   const me = f.refOf(HOLDER_ID)
   const other = f.refOf(OTHER_HOLDER_ID)
