@@ -6,7 +6,9 @@ import t from 'tap'
 // about 3.5 s of CPU before its first assertion (tap's child, the TypeScript loader, importing the
 // service), more than many files spend on their tests. A shard imports its share of the files one
 // after the other, in one process; each file's tests run as they do alone, in order, under a
-// subtest named after the file. A file that needs a process of its own (it measures the process,
+// subtest named after the file. What a file leaves in the process (environment, installed worker
+// pools, apps built at its top level, closed when the shard ends) stays for the files after it.
+// A file that needs a process of its own (it changes process-wide state, measures the process,
 // sets a whole-file timeout, awaits its own tests at top level, which would wait forever behind
 // the subtest importing it, or runs for minutes anyway) is named in tap's
 // `include` in package.json beside the shards: that list is the only one, and every other
