@@ -4,23 +4,22 @@ import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { createHash } from 'node:crypto'
 import { createCertificateRepository } from '../../src/certificates/repository.js'
+import { rowsOf } from '../../src/db/client.js'
 import type { CheckedCertificate } from '../../src/certificates/checks.js'
 import { encodeCursor } from '../../src/audit/cursor.js'
 import { parseCertId, formatCertId } from '../../src/ids/index.js'
 import { bearer, randomCreditCode, testConfig } from '../helpers/app.js'
 import { HOLDER_ID, issuanceFixture, type IssuanceFixture } from '../helpers/certs.js'
 
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[]
-
 /** Audit events written for these requests (their service-given x-request-id): other tests share a PostgreSQL server. */
 async function eventsFor(f: IssuanceFixture, requestIds: string[]): Promise<number> {
   const ids = sql.join(requestIds.map((id) => sql`${id}`), sql`, `)
-  return Number(rowsOf<{ n: number }>(await f.database.db.execute(sql`select count(*)::int as n from audit_events where request_id in (${ids})`))[0]!.n)
+  return Number((await rowsOf<{ n: number }>(f.database.db, sql`select count(*)::int as n from audit_events where request_id in (${ids})`))[0]!.n)
 }
 
 /** This fixture's certificates (its issuer is its own): other tests share a PostgreSQL server. */
 async function certificatesOf(f: IssuanceFixture): Promise<number> {
-  return Number(rowsOf<{ n: number }>(await f.database.db.execute(sql`select count(*)::int as n from certificates where issuer_code = ${f.issuerCode}`))[0]!.n)
+  return Number((await rowsOf<{ n: number }>(f.database.db, sql`select count(*)::int as n from certificates where issuer_code = ${f.issuerCode}`))[0]!.n)
 }
 
 async function pushed(f: IssuanceFixture, payload = f.payload()): Promise<string> {

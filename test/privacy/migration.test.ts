@@ -1,35 +1,18 @@
-import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { openDatabase, type Database } from '../../src/db/client.js'
 import { loadMigrations, runMigrations } from '../../src/db/migrate.js'
+import { openOwnDatabase } from '../helpers/database.js'
 
 // Rows written before migration 0003: ID numbers in free text and in actor subjects are masked
 // by the migration itself (the hash key is not in the database, so masking is all it can do).
 const ID = '11010519491231002X'
 
-/** A database of its own: PGlite in memory, or a fresh database on the PostgreSQL server. */
+/** A database of its own, never migrated: PGlite in memory, or a fresh database on the PostgreSQL server. */
 async function freshDatabase(t: Test): Promise<Database> {
   const url = process.env.DATABASE_URL
-  if (!url) {
-    const d = await openDatabase({ dataDir: 'memory://' })
-    t.teardown(() => d.close())
-    return d
-  }
-  const admin = await openDatabase({ url })
-  const name = `zz_migration_${randomBytes(6).toString('hex')}`
-  const s = await admin.session()
-  await s.query(`create database ${name}`)
-  await s.release()
-  const u = new URL(url)
-  u.pathname = `/${name}`
-  const d = await openDatabase({ url: u.toString() })
-  t.teardown(async () => {
-    await d.close()
-    const s2 = await admin.session()
-    await s2.query(`drop database if exists ${name}`)
-    await s2.release()
-    await admin.close()
-  })
+  // Embedded, openOwnDatabase would start from the migrated snapshot: this test needs none applied.
+  const d = url ? await openOwnDatabase({ url }) : await openDatabase({ dataDir: 'memory://' })
+  t.teardown(() => d.close())
   return d
 }
 
