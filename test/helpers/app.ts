@@ -8,7 +8,15 @@ import { creditCodeCheckChar } from '../../src/ids/index.js'
 import type { Role } from '../../src/auth/roles.js'
 import { openTestDatabase } from './database.js'
 
-/** The environment every test app starts from; DATABASE_URL switches the whole suite to PostgreSQL. */
+/**
+ * The environment every test app starts from; DATABASE_URL switches the whole suite to PostgreSQL.
+ * SM2 signatures and sealed OFD files are checked on the calling thread (SM2_THREADS=0,
+ * OFD_THREADS=0) unless a test asks for threads: each app starts its own workers, and each worker
+ * thread loads the TypeScript loader and the verifier's modules again, 1.5 to 2 s of CPU, which
+ * the suite paid about a hundred times. What the threads answer is tested against the calling
+ * thread where they are the subject: test/crypto/sm2Pool, test/certificates/sm2Batch (both
+ * settings through the app), test/ofd/pool (both settings through POST /v1/verify).
+ */
 export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
     NODE_ENV: 'test',
@@ -16,6 +24,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     SEED_EXAMPLES: 'false',
     LOG_LEVEL: 'silent',
     RATE_LIMIT_MAX: '0',
+    SM2_THREADS: '0',
+    OFD_THREADS: '0',
     DATABASE_URL: process.env.DATABASE_URL,
     ...overrides,
   }
