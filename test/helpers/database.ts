@@ -144,14 +144,179 @@ export async function loadSnapshot(): Promise<Uint8Array> {
 
 let snapshot: Promise<Uint8Array> | undefined
 
+async function startFromSnapshot(): Promise<PGlite> {
+  snapshot ??= loadSnapshot()
+  const pg = new PGlite({ loadDataDir: new Blob([await snapshot]), ...pgliteOptions() })
+  await pg.waitReady
+  return pg
+}
+
+// Even from the slim snapshot a start costs about 0.45 s of CPU, and the WebAssembly memory it
+// maps (over 100 MB) is touched page by page and later collected. A test's database is therefore
+// handed back when the test closes it, put back in the snapshot's state, and given to the
+// process's next test: in a shard, about three of four test databases are reused, which saved
+// 7 to 9 s of a shard's 50 to 60 s of CPU (`/usr/bin/time npx tap test/shards/shard-0.test.ts`,
+// twice each way). Putting back is checked, not assumed:
+// the schema as the catalogs describe it (tables, columns, defaults, constraints, indexes,
+// triggers, functions, roles, settings, namespaces) and every table's contents must read as
+// they did on a fresh start from the snapshot; a database that differs in anything, or could
+// not be put back, is closed and the next test gets a fresh one.
+
+/** The catalogs and contents that must match the snapshot's, as one md5. */
+const STATE = `select md5(string_agg(x, '|' order by x)) as state from (
+  select format('rel %s %s %s', c.relnamespace::regnamespace, c.relname, c.relkind) x from pg_class c where c.relnamespace in (select oid from user_ns)
+  union all select format('col %s.%s %s %s %s %s', a.attrelid::regclass, a.attname, a.atttypid::regtype, a.attnotnull, a.attidentity, pg_get_expr(d.adbin, d.adrelid))
+    from pg_attribute a join pg_class c on c.oid = a.attrelid left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where c.relnamespace in (select oid from user_ns) and a.attnum > 0 and not a.attisdropped
+  union all select format('con %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) from pg_constraint where connamespace in (select oid from user_ns)
+  union all select format('idx %s', pg_get_indexdef(indexrelid)) from pg_index i join pg_class c on c.oid = i.indexrelid where c.relnamespace in (select oid from user_ns)
+  union all select format('trg %s %s %s', tgrelid::regclass, tgname, tgenabled) from pg_trigger
+  union all select format('fn %s %s', p.oid::regprocedure, md5(p.prosrc)) from pg_proc p where p.pronamespace in (select oid from user_ns)
+  union all select format('role %s %s', rolname, rolsuper) from pg_roles
+  union all select format('set %s %s %s', setdatabase, setrole, setconfig) from pg_db_role_setting
+  union all select format('pol %s %s', polrelid::regclass, polname) from pg_policy
+  union all select format('ext %s %s', extname, extversion) from pg_extension
+  union all select format('ns %s', nspname) from pg_namespace where nspname not like 'pg\\_temp\\_%' and nspname not like 'pg\\_toast\\_temp\\_%'
+  union all select format('seq %s.%s %s %s', schemaname, sequencename, last_value, start_value) from pg_sequences
+  union all select format('conf %s %s', name, setting) from pg_settings where source not in ('default', 'override', 'session') or (source = 'session' and name not in ('application_name'))
+  union all select format('rows %s.%s %s', schemaname, tablename,
+    (xpath('/row/h/text()', query_to_xml(format('select md5(coalesce(string_agg(t::text, %L order by t::text), %L)) as h from %I.%I t', '|', '', schemaname, tablename), false, true, '')))[1]::text)
+    from pg_tables where schemaname in (select nspname from user_ns)
+) s`
+
+/** The same, with the namespaces it covers: every schema but PostgreSQL's own. */
+const STATE_QUERY = `with user_ns as (select oid, nspname from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg\\_temp\\_%' and nspname not like 'pg\\_toast\\_temp\\_%') ${STATE}`
+
+/** A table this large is truncated (its files replaced) rather than emptied row by row. */
+const TRUNCATE_BYTES = 256 * 1024
+
+interface Pristine {
+  state: string
+  /** The snapshot's empty tables, emptied again between tests; the others (seeded) are left alone and checked. */
+  empty: string[]
+  /** Sequences of the emptied tables, restarted. */
+  sequences: string[]
+}
+
+let pristine: Promise<Pristine> | undefined
+const counts = { started: 0, reused: 0 }
+
+/** How many test databases this process started from the snapshot, and how many it reused. */
+export function testDatabaseStats(): { started: number; reused: number } {
+  return { ...counts }
+}
+
+// One database waits for the process's next test, for a moment only: a PGlite keeps a timer
+// running (PostgreSQL's statistics timeout), which would keep a process whose tests are done
+// alive, and tap waits for it. Between two tests, or two files of a shard, the wait is short.
+const IDLE_MS = 1_000
+let idle: { pg: PGlite; timer: NodeJS.Timeout } | undefined
+
+function takeIdle(): PGlite | undefined {
+  const waiting = idle
+  idle = undefined
+  if (waiting) clearTimeout(waiting.timer)
+  return waiting?.pg
+}
+
+function putIdle(pg: PGlite): void {
+  const timer = setTimeout(() => {
+    if (idle?.pg === pg) idle = undefined
+    void pg.close().catch(() => undefined)
+  }, IDLE_MS)
+  idle = { pg, timer }
+}
+
+async function stateOf(pg: PGlite): Promise<string> {
+  return (await pg.query<{ state: string }>(STATE_QUERY)).rows[0]!.state
+}
+
+async function pristineOf(pg: PGlite): Promise<Pristine> {
+  const counts = await pg.query<{ name: string; rows: number }>(
+    `select format('%I.%I', schemaname, tablename) as name, (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I.%I', schemaname, tablename), false, true, '')))[1]::text::int as rows from pg_tables where schemaname = 'public' order by 1`,
+  )
+  const empty = counts.rows.filter((r) => r.rows === 0).map((r) => r.name)
+  const sequences = await pg.query<{ name: string }>(
+    `select format('%I.%I', n.nspname, s.relname) as name from pg_depend d join pg_class s on s.oid = d.objid and s.relkind = 'S' join pg_namespace n on n.oid = s.relnamespace
+     where d.refobjid = any($1::regclass[]) and d.deptype in ('a', 'i')`,
+    [empty],
+  )
+  return { state: await stateOf(pg), empty, sequences: sequences.rows.map((r) => r.name) }
+}
+
+/** Puts `pg` back in the snapshot's state; false when it is not (then it must not be reused). */
+async function reset(pg: PGlite, p: Pristine): Promise<boolean> {
+  try {
+    // A transaction a test left open, then every session setting, prepared statement, advisory
+    // lock, LISTEN and temporary table; DISCARD ALL cannot run inside a transaction.
+    await pg.exec('rollback')
+    await pg.exec('discard all')
+    const sizes = await pg.query<{ bytes: number }>('select coalesce(sum(pg_total_relation_size(t)), 0)::float8 as bytes from unnest($1::regclass[]) t', [p.empty])
+    // Row by row is cheaper for the few rows a test writes; foreign keys are not checked
+    // (replica role), so the order does not matter. Many rows: new files, in one statement.
+    const wipe = sizes.rows[0]!.bytes > TRUNCATE_BYTES * p.empty.length
+      ? `truncate ${p.empty.join(', ')};`
+      : `set session_replication_role = replica; ${p.empty.map((t) => `delete from ${t};`).join(' ')} set session_replication_role = default;`
+    await pg.exec(`${wipe} ${p.sequences.map((s) => `alter sequence ${s} restart;`).join(' ')}`)
+    await pg.exec('discard all')
+    return (await stateOf(pg)) === p.state
+  } catch {
+    return false
+  }
+}
+
+/** Resolves to `value`, or to `fallback` after `ms`. */
+const within = <T>(value: Promise<T>, ms: number, fallback: T): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))
+  return Promise.race([value, late]).finally(() => clearTimeout(timer))
+}
+
 /**
- * A migrated database of its own for a test: a fresh in-memory PGlite started from the snapshot,
- * or, with `url` (DATABASE_URL), a connection to that server, which migrations reach as they do.
+ * A PGlite for one test: what the test sees is a PGlite (drizzle and openDatabase take it as
+ * one) that refuses every call once the test has closed it, as a closed PGlite does, so nothing
+ * the test left running can reach the next test's database through it.
+ */
+async function leasePglite(): Promise<{ pg: PGlite; release: () => Promise<void> }> {
+  const waiting = takeIdle()
+  counts[waiting ? 'reused' : 'started']++
+  const pg = waiting ?? (await startFromSnapshot())
+  pristine ??= pristineOf(pg)
+  const p = await pristine
+  let leased = true
+  let released: Promise<void> | undefined
+  const release = () =>
+    (released ??= (async () => {
+      leased = false
+      // A database a test left hanging (a transaction that never ends) is not waited for.
+      if (!idle && (await within(reset(pg, p), 10_000, false))) putIdle(pg)
+      else await within(pg.close().catch(() => undefined), 10_000, undefined)
+    })())
+  const lease = new Proxy(pg, {
+    get(target, key) {
+      if (key === 'close') return release
+      if (key === 'closed') return !leased || target.closed
+      const value: unknown = Reflect.get(target, key, target)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (!leased) throw new Error('PGlite is closed')
+        return (value as (...a: unknown[]) => unknown).apply(target, args)
+      }
+    },
+  })
+  return { pg: lease, release }
+}
+
+/**
+ * A migrated database of its own for a test: an in-memory PGlite in the snapshot's state (a
+ * fresh start, or one an earlier test of this process handed back and that was put back), or,
+ * with `url` (DATABASE_URL), a connection to that server, which migrations reach as they do.
  */
 export async function openTestDatabase(opts: { url?: string | undefined } = {}): Promise<Database> {
   if (opts.url) return openDatabase({ url: opts.url })
-  snapshot ??= loadSnapshot()
-  return openDatabase({ pglite: new PGlite({ loadDataDir: new Blob([await snapshot]), ...pgliteOptions() }) })
+  const { pg, release } = await leasePglite()
+  const database = await openDatabase({ pglite: pg })
+  return { ...database, close: release }
 }
 
 /**
