@@ -125,11 +125,19 @@ function extensions(opts: IssueOptions): string {
   return `[ ext ]\n${lines.join('\n')}\n`
 }
 
-function openssl(args: string[]): void {
+const shellQuoted = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`
+
+/**
+ * Runs openssl commands one after the other, in one shell: a test process is large (hundreds of
+ * MB), and each process it starts costs it a fork of its own memory map, while the shell forks
+ * cheaply. Stops at the first command that fails.
+ */
+export function openssl(...commands: string[][]): void {
+  const script = commands.map((args) => ['openssl', ...args].map(shellQuoted).join(' ')).join(' && ')
   try {
-    execFileSync('openssl', args, { stdio: 'pipe' })
+    execFileSync('sh', ['-c', script], { stdio: 'pipe' })
   } catch (err) {
-    throw new Error(`openssl ${args[0]} failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`)
+    throw new Error(`openssl ${commands.map((c) => c[0]).join(', ')} failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`)
   }
 }
 
@@ -138,7 +146,7 @@ function makeCert(dir: string, n: number, opts: IssueOptions, signer: IssuedCert
   const f = (name: string) => join(dir, `${n}.${name}`)
   const cfg = join(dir, 'openssl.cnf')
   const subject = `/CN=${opts.subjectCN ?? `Zhengzhao test ${n}`}`
-  openssl(['req', '-new', ...NEW_KEY[opts.keyType ?? 'p256'], '-noenc', '-keyout', f('key.pem'), '-out', f('csr.pem'), '-subj', subject, '-config', cfg])
+  const request = ['req', '-new', ...NEW_KEY[opts.keyType ?? 'p256'], '-noenc', '-keyout', f('key.pem'), '-out', f('csr.pem'), '-subj', subject, '-config', cfg]
   writeFileSync(f('ext.cnf'), extensions(opts))
   if (signer) {
     writeFileSync(f('ca.pem'), signer.certPem)
@@ -150,7 +158,7 @@ function makeCert(dir: string, n: number, opts: IssueOptions, signer: IssuedCert
   const distId = opts.signerDistId ?? '1234567812345678'
   const sm2Signing = signerKeyType === 'sm2' ? ['-md', 'sm3', ...(distId === '' ? [] : ['-sigopt', `distid:${distId}`])] : []
   const sm2Request = opts.keyType === 'sm2' ? ['-vfyopt', SM2_DIST_ID] : []
-  openssl(['ca', '-batch', '-notext', '-config', cfg, ...signWith, ...sm2Signing, ...sm2Request, '-in', f('csr.pem'), '-out', f('cert.pem'), '-startdate', asn1Time(from), '-enddate', asn1Time(until), '-extfile', f('ext.cnf'), '-extensions', 'ext'])
+  openssl(request, ['ca', '-batch', '-notext', '-config', cfg, ...signWith, ...sm2Signing, ...sm2Request, '-in', f('csr.pem'), '-out', f('cert.pem'), '-startdate', asn1Time(from), '-enddate', asn1Time(until), '-extfile', f('ext.cnf'), '-extensions', 'ext'])
   const certPem = readFileSync(f('cert.pem'), 'utf8')
   const privateKeyPem = readFileSync(f('key.pem'), 'utf8')
   // A root is never sent in a chain; any other signer is, with whatever chain it has itself.

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openssl } from './pki.js'
 
 // SM2 material made by the openssl command line, the reference: no code of ours signs or checks here.
 // OpenSSL 3.0 signs SM2 with an empty distinguishing ID unless told, so the ID is always passed.
@@ -18,8 +19,7 @@ function inTemp<T>(fn: (dir: string) => T): T {
 
 export function opensslSm2Key(): { privateKeyPem: string; publicKeyPem: string } {
   return inTemp((dir) => {
-    execFileSync('openssl', ['genpkey', '-algorithm', 'SM2', '-out', join(dir, 'k.pem')], { stdio: 'pipe' })
-    execFileSync('openssl', ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-out', join(dir, 'p.pem')], { stdio: 'pipe' })
+    openssl(['genpkey', '-algorithm', 'SM2', '-out', join(dir, 'k.pem')], ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-out', join(dir, 'p.pem')])
     return { privateKeyPem: readFileSync(join(dir, 'k.pem'), 'utf8'), publicKeyPem: readFileSync(join(dir, 'p.pem'), 'utf8') }
   })
 }
