@@ -22,11 +22,11 @@ t.test('migrations apply once, record themselves, and seed the holder ID types',
 })
 
 t.test('replicas starting at once do not race (advisory lock)', async (t) => {
-  // On PostgreSQL: separate pools, so separate sessions contend for the lock for real.
-  const opened = await Promise.all([0, 1, 2].map(() => openDatabase({ url, dataDir: 'memory://' })))
+  // On PostgreSQL: separate pools, so separate sessions contend for the lock for real. Embedded:
+  // one database (a fresh one runs initdb, seconds of CPU), several concurrent callers on it.
+  const opened = await Promise.all((url ? [0, 1, 2] : [0]).map(() => openDatabase({ url, dataDir: 'memory://' })))
   t.teardown(() => Promise.all(opened.map((d) => d.close())))
   if (!url) {
-    // Embedded: one database, several concurrent callers on it.
     const results = await Promise.all([0, 1, 2].map(() => runMigrations(opened[0]!)))
     t.equal(results.reduce((n, r) => n + r.applied.length, 0), loadMigrations().length, 'each migration applied exactly once')
     return

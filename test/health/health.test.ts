@@ -2,6 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import t from 'tap'
 import { openDatabase, type Database } from '../../src/db/client.js'
 import { buildTestApp } from '../helpers/app.js'
+import { openTestDatabase } from '../helpers/database.js'
 
 t.test('healthz and readyz on a migrated database', async (t) => {
   const app = await buildTestApp(t)
@@ -25,7 +26,7 @@ t.test('readyz is 503 while migrations are pending', async (t) => {
 })
 
 t.test('readyz follows the database down and back up without a restart', async (t) => {
-  const real = await openDatabase({ dataDir: 'memory://' })
+  const real = await openTestDatabase()
   t.teardown(() => real.close())
   let down = false
   const flaky: Database = { ...real, ping: async (ms) => (down ? Promise.reject(new Error('connection refused')) : real.ping(ms)) }
