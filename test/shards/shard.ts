@@ -32,9 +32,71 @@ export function sharedFiles(): string[] {
     .sort()
 }
 
-/** Shard `index` of `count`: every count-th file of sharedFiles(), from the index-th. */
+/**
+ * Seconds each file took in its shard, alone on this machine (`npx tap --reporter=tap
+ * test/shards/shard-N.test.ts`: the file's subtest and its tests' times), for the files that took
+ * 1.5 s or more; the others averaged under half a second and count 0.5. Shards are cut by these,
+ * so that they take about as long as each other: the run ends when its longest process does, and
+ * dealing the files in turn had left one shard twice as long as another, running on alone at the
+ * end. A file missing here, or weighed long ago, only makes the shards less even.
+ */
+export const FILE_SECONDS: Readonly<Record<string, number>> = {
+  'test/cli/keys.test.ts': 9.3,
+  'test/cli/migrate.test.ts': 8.4,
+  'test/crypto/sm2Pool.test.ts': 6.3,
+  'test/log/merkle.test.ts': 6.2,
+  'test/log/appendNew.test.ts': 5.3,
+  'test/db/lock.test.ts': 4.4,
+  'test/audit/order.test.ts': 4.4,
+  'test/db/migrate.test.ts': 4.3,
+  'test/certificates/ofdOnly.test.ts': 4.0,
+  'test/crypto/x509.test.ts': 3.9,
+  'test/verify/live.test.ts': 3.9,
+  'test/certificates/document.test.ts': 3.8,
+  'test/workers/pool.test.ts': 3.8,
+  'test/audit/search.test.ts': 3.6,
+  'test/openapi.test.ts': 3.5,
+  'test/audit/events.test.ts': 3.5,
+  'test/cli/signSm2.test.ts': 3.1,
+  'test/certificates/sm2Batch.test.ts': 3.1,
+  'test/certificates/batch.test.ts': 3.0,
+  'test/ofd/hostile.test.ts': 3.0,
+  'test/http/errors.test.ts': 3.0,
+  'test/certificates/certIdException.test.ts': 2.7,
+  'test/public/scan.test.ts': 2.7,
+  'test/health/health.test.ts': 2.6,
+  'test/cli/verifyOfd.test.ts': 2.5,
+  'test/privacy/paths.test.ts': 2.4,
+  'test/present/limits.test.ts': 2.4,
+  'test/cli/push.test.ts': 2.3,
+  'test/db/snapshot.test.ts': 2.3,
+  'test/audit/indexes.test.ts': 2.2,
+  'test/ofd/fixture.test.ts': 2.1,
+  'test/privacy/migration.test.ts': 2.0,
+  'test/certificates/sm2.test.ts': 2.0,
+  'test/docs/keysHelp.test.ts': 2.0,
+  'test/cli/verifyStatus.test.ts': 1.8,
+  'test/verify/certIdWarning.test.ts': 1.6,
+  'test/cli/verify.test.ts': 1.6,
+  'test/certificates/push.test.ts': 1.5,
+  'test/public/verify.test.ts': 1.5,
+}
+const UNWEIGHED_SECONDS = 0.5
+
+/**
+ * Shard `index` of `count`: the files dealt heaviest first, each to the shard with the fewest
+ * seconds so far (ties: the lower index; equal weights: by path), then run in path order.
+ */
 export function shardFiles(index: number, count: number): string[] {
-  return sharedFiles().filter((_, i) => i % count === index)
+  const seconds = (f: string) => FILE_SECONDS[f] ?? UNWEIGHED_SECONDS
+  const heaviestFirst = sharedFiles().sort((a, b) => seconds(b) - seconds(a) || a.localeCompare(b))
+  const shards = Array.from({ length: count }, () => ({ seconds: 0, files: [] as string[] }))
+  for (const file of heaviestFirst) {
+    const lightest = shards.reduce((min, s) => (s.seconds < min.seconds ? s : min))
+    lightest.seconds += seconds(file)
+    lightest.files.push(file)
+  }
+  return shards[index]!.files.sort()
 }
 
 // Loading a file runs its top level only (its tests run after): minutes mean it waits on itself.
