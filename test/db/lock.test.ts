@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { openDatabase } from '../../src/db/client.js'
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../src/db/lock.js'
+import { seededDataDir } from '../helpers/database.js'
 
 /** /proc/PID/stat field 22, as the lock records it. */
 function startTime(pid: number): string | undefined {
@@ -61,7 +62,7 @@ t.test('a stale lock is taken over: dead pid, reused pid, garbage', async (t) =>
 })
 
 t.test('openDatabase refuses a folder another opener holds, and reopens after close', async (t) => {
-  const dir = t.testdir()
+  const dir = await seededDataDir(t.testdir())
   const first = await openDatabase({ dataDir: dir })
   await t.rejects(openDatabase({ dataDir: dir }), { name: 'DataDirLockedError' })
   await first.close()

@@ -5,6 +5,7 @@ import t from 'tap'
 import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { DATA_SCHEMA } from '../helpers/certs.js'
 import { LOCK_FILE } from '../../src/db/lock.js'
+import { seededDataDir } from '../helpers/database.js'
 
 // Two processes on one embedded (PGlite) data folder: the real server and CLI, as child
 // processes. Before the lock, a second server started, both wrote, and half the acknowledged
@@ -61,7 +62,9 @@ function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; por
 const cli = (args: string[], env: NodeJS.ProcessEnv) => run(['bin/zhengzhao.js', ...args], env)
 
 t.test('a second process on the same PGlite folder is refused; a killed owner\'s lock is taken over', async (t) => {
-  const dir = t.testdir()
+  // A folder holding the migrated snapshot: on an empty one the first server would run initdb
+  // first (test/db/pgliteMemory.test.ts covers that).
+  const dir = await seededDataDir(t.testdir())
   const env = envFor(dir)
   const first = await startServer(env)
   t.teardown(() => first.child.kill('SIGKILL'))

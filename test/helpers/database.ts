@@ -320,6 +320,19 @@ export async function openTestDatabase(opts: { url?: string | undefined } = {}):
 }
 
 /**
+ * `dir`, an empty folder, made a PGlite data folder holding the snapshot's migrated database, for
+ * a test about opening folders (locks, two processes): on an empty folder the first opener runs
+ * initdb in a child process, seconds of CPU (test/db/pgliteMemory.test.ts covers that start).
+ */
+export async function seededDataDir(dir: string): Promise<string> {
+  snapshot ??= loadSnapshot()
+  const pg = new PGlite(dir, { loadDataDir: new Blob([await snapshot]), ...pgliteOptions() })
+  await pg.waitReady
+  await pg.close()
+  return dir
+}
+
+/**
  * A database no other test writes to, for a test that leaves events outside the Merkle log on
  * purpose: on a shared server any other test's access would take them into the tree. Embedded,
  * that is any test database; with `url`, a database made on that server for this test (the app

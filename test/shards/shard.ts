@@ -46,7 +46,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = {
   'test/crypto/sm2Pool.test.ts': 6.3,
   'test/log/merkle.test.ts': 6.2,
   'test/log/appendNew.test.ts': 5.3,
-  'test/db/lock.test.ts': 4.4,
+  'test/db/lock.test.ts': 2.0,
   'test/audit/order.test.ts': 4.4,
   'test/db/migrate.test.ts': 4.3,
   'test/certificates/ofdOnly.test.ts': 4.0,
