@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { STATUS_CODES } from 'node:http'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { SwaggerTransformObject } from '@fastify/swagger'
+import type { Database } from './db/client.js'
 import { ERRORS } from './errors.js'
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
@@ -106,19 +107,22 @@ export const polishOpenApi: SwaggerTransformObject = (documentObject) => {
   return doc
 }
 
-/** The OpenAPI document the route schemas describe, as YAML. Needs no database content. */
-export async function generateOpenApi(): Promise<string> {
+/**
+ * The OpenAPI document the route schemas describe, as YAML. Needs no database content: the app
+ * is built on `given` (left open), or on a new in-memory database, never migrated.
+ */
+export async function generateOpenApi(given?: Database): Promise<string> {
   // Imported here, not at the top: app.ts imports polishOpenApi from this file.
   const [{ buildApp }, { loadConfig }, { openDatabase }] = await Promise.all([import('./app.js'), import('./config.js'), import('./db/client.js')])
   const config = await loadConfig({ NODE_ENV: 'test', DATA_DIR: 'memory://', SEED_EXAMPLES: 'false', LOG_LEVEL: 'silent' })
-  const database = await openDatabase({ dataDir: 'memory://' })
+  const database = given ?? (await openDatabase({ dataDir: 'memory://' }))
   const app = await buildApp(config, { database, migrate: false })
   try {
     await app.ready()
     return app.swagger({ yaml: true })
   } finally {
     await app.close()
-    await database.close()
+    if (!given) await database.close()
   }
 }
 

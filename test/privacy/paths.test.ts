@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { bearer, buildTestApp, logCapture, testConfig } from '../helpers/app.js'
+import { openTestDatabase } from '../helpers/database.js'
 
 // An ID number a caller puts in a URL path (by mistake or to probe) must come back nowhere in
 // clear: not in the log, not in the problem's `instance` or `detail`, not in a logged stack.
@@ -51,8 +52,13 @@ t.test('an ID number in a URL path', async (t) => {
 
 t.test('a request that fails deeper: the logged message and stack are masked', async (t) => {
   const logs = logCapture()
-  const app = await buildApp(await testConfig({ LOG_LEVEL: 'info' }), { logStream: logs.stream })
-  t.teardown(() => app.close())
+  // The suite's test database (this app is built by hand, to add a route before it is ready).
+  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
+  const app = await buildApp(await testConfig({ LOG_LEVEL: 'info' }), { logStream: logs.stream, database })
+  t.teardown(async () => {
+    await app.close()
+    await database.close()
+  })
   // A failure whose message quotes the URL, as a driver or a library error may.
   app.get('/v1/test-only/:x', async (request) => {
     throw new Error(`cannot handle ${request.url}`)
