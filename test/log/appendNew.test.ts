@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm'
 import t, { type Test } from 'tap'
-import { openDatabase, rowsOf } from '../../src/db/client.js'
+import { rowsOf } from '../../src/db/client.js'
 import { leafOf } from '../../src/log/leaf.js'
 import { hashLeaf } from '../../src/log/merkle.js'
 import { bearer, buildTestApp, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { DATA_SCHEMA, HOLDER_ID } from '../helpers/certs.js'
+import { openTestDatabase } from '../helpers/database.js'
 
 // An access event is written and appended in one statement, from what the process remembers of
 // the tree (src/log/store.ts appendNew). These tests make that memory go stale on purpose (two
@@ -12,7 +13,8 @@ import { DATA_SCHEMA, HOLDER_ID } from '../helpers/certs.js'
 // crash would, and check that every stored event still reproduces the leaf the tree holds.
 
 async function setup(t: Test) {
-  const database = await openDatabase({ url: process.env.DATABASE_URL })
+  // Both apps on one database: the suite's server, or a test PGlite from the snapshot.
+  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
   t.teardown(() => database.close())
   const a = await buildTestApp(t, {}, { database })
   const b = await buildTestApp(t, {}, { database, migrate: false })
