@@ -41,9 +41,6 @@ export function sharedFiles(): string[] {
  * end. A file missing here, or weighed long ago, only makes the shards less even.
  */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/ofd/pool.test.ts': 24.3,
-  'test/hostile/property.test.ts': 14.3,
-  'test/public/guessing.test.ts': 10.1,
   'test/cli/keys.test.ts': 9.3,
   'test/cli/migrate.test.ts': 8.4,
   'test/crypto/sm2Pool.test.ts': 6.3,
