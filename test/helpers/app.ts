@@ -41,6 +41,13 @@ interface TapLike {
 
 /** Builds the real app on a fresh in-memory database (or DATABASE_URL), closed when the test ends. */
 export async function buildTestApp(t: TapLike, env: Record<string, string | undefined> = {}, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = await unreadyTestApp(t, env, deps)
+  await app.ready()
+  return app
+}
+
+/** buildTestApp's app before `ready()`: for a test that adds a route of its own first. */
+export async function unreadyTestApp(t: TapLike, env: Record<string, string | undefined> = {}, deps: AppDeps = {}): Promise<FastifyInstance> {
   const config = await testConfig(env)
   // An in-memory database starts from the migrated snapshot (the app still runs its migrations,
   // finding them applied); a folder or a server is opened by the app as in production.
@@ -53,7 +60,6 @@ export async function buildTestApp(t: TapLike, env: Record<string, string | unde
     await app.close()
     await own?.close()
   })
-  await app.ready()
   return app
 }
 

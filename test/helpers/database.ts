@@ -144,9 +144,14 @@ export async function loadSnapshot(): Promise<Uint8Array> {
 
 let snapshot: Promise<Uint8Array> | undefined
 
-async function startFromSnapshot(): Promise<PGlite> {
+/** What `new PGlite` is given to start from the snapshot, in memory or in a folder. */
+async function fromSnapshot(): Promise<{ loadDataDir: Blob } & ReturnType<typeof pgliteOptions>> {
   snapshot ??= loadSnapshot()
-  const pg = new PGlite({ loadDataDir: new Blob([await snapshot]), ...pgliteOptions() })
+  return { loadDataDir: new Blob([await snapshot]), ...pgliteOptions() }
+}
+
+async function startFromSnapshot(): Promise<PGlite> {
+  const pg = new PGlite(await fromSnapshot())
   await pg.waitReady
   return pg
 }
@@ -232,10 +237,10 @@ async function stateOf(pg: PGlite): Promise<string> {
 }
 
 async function pristineOf(pg: PGlite): Promise<Pristine> {
-  const counts = await pg.query<{ name: string; rows: number }>(
+  const tables = await pg.query<{ name: string; rows: number }>(
     `select format('%I.%I', schemaname, tablename) as name, (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I.%I', schemaname, tablename), false, true, '')))[1]::text::int as rows from pg_tables where schemaname = 'public' order by 1`,
   )
-  const empty = counts.rows.filter((r) => r.rows === 0).map((r) => r.name)
+  const empty = tables.rows.filter((r) => r.rows === 0).map((r) => r.name)
   const sequences = await pg.query<{ name: string }>(
     `select format('%I.%I', n.nspname, s.relname) as name from pg_depend d join pg_class s on s.oid = d.objid and s.relkind = 'S' join pg_namespace n on n.oid = s.relnamespace
      where d.refobjid = any($1::regclass[]) and d.deptype in ('a', 'i')`,
@@ -325,8 +330,7 @@ export async function openTestDatabase(opts: { url?: string | undefined } = {}):
  * initdb in a child process, seconds of CPU (test/db/pgliteMemory.test.ts covers that start).
  */
 export async function seededDataDir(dir: string): Promise<string> {
-  snapshot ??= loadSnapshot()
-  const pg = new PGlite(dir, { loadDataDir: new Blob([await snapshot]), ...pgliteOptions() })
+  const pg = new PGlite(dir, await fromSnapshot())
   await pg.waitReady
   await pg.close()
   return dir

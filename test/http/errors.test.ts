@@ -1,8 +1,7 @@
 import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { bearer, buildTestApp, randomTypeCode } from '../helpers/app.js'
-import { openTestDatabase } from '../helpers/database.js'
+import { bearer, buildTestApp, randomTypeCode, unreadyTestApp } from '../helpers/app.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 
@@ -87,15 +86,7 @@ t.test('every error is problem+json with a stable code', async (t) => {
 })
 
 t.test('500 hides internals', async (t) => {
-  const { buildApp } = await import('../../src/app.js')
-  const { testConfig } = await import('../helpers/app.js')
-  // The suite's test database (this app is built by hand, to add a route before it is ready).
-  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
-  const app = await buildApp(await testConfig(), { database })
-  t.teardown(async () => {
-    await app.close()
-    await database.close()
-  })
+  const app = await unreadyTestApp(t)
   app.get('/boom', async () => {
     throw new Error('connection to db-internal.example:5432 failed: password authentication')
   })

@@ -1,7 +1,5 @@
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
-import { bearer, buildTestApp, logCapture, testConfig } from '../helpers/app.js'
-import { openTestDatabase } from '../helpers/database.js'
+import { bearer, buildTestApp, logCapture, unreadyTestApp } from '../helpers/app.js'
 
 // An ID number a caller puts in a URL path (by mistake or to probe) must come back nowhere in
 // clear: not in the log, not in the problem's `instance` or `detail`, not in a logged stack.
@@ -52,13 +50,7 @@ t.test('an ID number in a URL path', async (t) => {
 
 t.test('a request that fails deeper: the logged message and stack are masked', async (t) => {
   const logs = logCapture()
-  // The suite's test database (this app is built by hand, to add a route before it is ready).
-  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
-  const app = await buildApp(await testConfig({ LOG_LEVEL: 'info' }), { logStream: logs.stream, database })
-  t.teardown(async () => {
-    await app.close()
-    await database.close()
-  })
+  const app = await unreadyTestApp(t, { LOG_LEVEL: 'info' }, { logStream: logs.stream })
   // A failure whose message quotes the URL, as a driver or a library error may.
   app.get('/v1/test-only/:x', async (request) => {
     throw new Error(`cannot handle ${request.url}`)
