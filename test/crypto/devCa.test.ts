@@ -107,6 +107,10 @@ t.test('OpenSSL reads the .p12 with the password and refuses it without', { skip
   t.match(out, /BEGIN PRIVATE KEY/)
   t.equal(out.match(/BEGIN CERTIFICATE/g)?.length, 2)
   t.not(spawnSync('openssl', ['pkcs12', '-in', file, '-passin', 'pass:nope', '-nodes']).status, 0)
+  // OpenSSL 3's own defaults for `pkcs12 -export`: AES-256 with PBKDF2-HMAC-SHA-256, 2,048 iterations.
+  const info = spawnSync('openssl', ['pkcs12', '-in', file, '-passin', `pass:${DEV_P12_PASSWORD}`, '-info', '-noout'], { encoding: 'utf8' })
+  t.match(info.stderr + info.stdout, /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/)
+  t.match(info.stderr + info.stdout, /MAC: sha1, Iteration 2048/)
 })
 
 t.test('data-protection keys: 32 random bytes each, in the format the service reads', async (t) => {
