@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import jsqr from 'jsqr'
 import type { Browser, Page } from 'puppeteer-core'
 
-export { freePort } from './net.js'
+import { freePort } from './net.js'
 
 // The pages in a real browser: Debian's chromium, driven by puppeteer-core (which downloads no
 // browser). CI installs it (.ci/run, which sets ZHENGZHAO_REQUIRE_BROWSER); elsewhere the browser
@@ -27,13 +27,25 @@ export async function whenBrowser(t: TapLike, tests: () => Promise<void>): Promi
   else t.plan(0, `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium, or set CHROMIUM_PATH)`)
 }
 
-/** A headless chromium, closed at teardown, and its phone: 390×844, JavaScript off, console kept (CSP violations land there). */
+/** A headless chromium, closed at teardown, and its phone (browserSession). */
 export async function launchBrowser(t: TapLike) {
   const { default: puppeteer } = await import('puppeteer-core')
   const browser: Browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--lang=zh-CN'] })
   t.teardown(() => browser.close())
+  return { browser, ...(await browserSession(t, browser)) }
+}
+
+/**
+ * A context of its own in `browser` (its own cookies and connections), closed at `t`'s teardown,
+ * and its phone: a page at 390×844, JavaScript off, console kept (CSP violations land there).
+ * Teardowns run last first, so a session made after its test's server closes before it: closing
+ * the context closes the connections that would keep the server's close waiting.
+ */
+export async function browserSession(t: TapLike, browser: Browser) {
+  const context = await browser.createBrowserContext()
+  t.teardown(() => context.close())
   async function phone(): Promise<{ page: Page; console: string[] }> {
-    const page = await browser.newPage()
+    const page = await context.newPage()
     await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true })
     await page.setJavaScriptEnabled(false)
     const console: string[] = []
@@ -41,7 +53,19 @@ export async function launchBrowser(t: TapLike) {
     t.teardown(() => page.close().catch(() => {}))
     return { page, console }
   }
-  return { browser, phone }
+  return { context, phone }
+}
+
+/**
+ * The fixture `make` builds, its app listening on a free port of 127.0.0.1 that is also its
+ * PUBLIC_BASE_URL (the address its pages and QR codes point at): a browser needs a real socket.
+ */
+export async function served<F extends { app: { listen(o: { port: number; host: string }): Promise<unknown> } }>(make: (env: Record<string, string>) => Promise<F>): Promise<{ f: F; base: string }> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const f = await make({ PUBLIC_BASE_URL: base })
+  await f.app.listen({ port, host: '127.0.0.1' })
+  return { f, base }
 }
 
 /** The text of a page's `main`. */

@@ -1,20 +1,15 @@
-import t from 'tap'
+import type { Browser } from 'puppeteer-core'
+import type { Test } from 'tap'
 import { PNG } from 'pngjs'
-import { bearer, randomCreditCode, tokenFor } from '../helpers/app.js'
-import { HOLDER_ID, HOLDER_NAME } from '../helpers/certs.js'
-import { scanFixture } from '../public/fixture.js'
-import { freePort, jsQR, launchBrowser, mainText, noHorizontalScroll, shoot, whenBrowser } from '../helpers/browser.js'
+import { bearer, randomCreditCode, tokenFor } from '../../helpers/app.js'
+import { HOLDER_ID, HOLDER_NAME } from '../../helpers/certs.js'
+import { scanFixture } from '../../public/fixture.js'
+import { jsQR, browserSession, served, mainText, noHorizontalScroll, shoot } from '../../helpers/browser.js'
 
-// The holder's page in a real browser: Debian's chromium through puppeteer-core (test/helpers/browser.ts),
-// skipped with a message when it is missing, never in CI.
-await whenBrowser(t, browserTests)
-
-async function browserTests() {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const f = await scanFixture(t, { PUBLIC_BASE_URL: base })
-  await f.app.listen({ port, host: '127.0.0.1' })
-  const { phone } = await launchBrowser(t)
+// The holder's page (/me) in a real browser; test/pages/browser.test.ts runs it, with the other pages, in one chromium.
+export async function browserTests(t: Test, browser: Browser): Promise<void> {
+  const { f, base } = await served((env) => scanFixture(t, env))
+  const { phone } = await browserSession(t, browser)
 
   const cert = await f.issue({ name: HOLDER_NAME })
   const reader = randomCreditCode()

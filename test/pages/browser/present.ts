@@ -1,19 +1,15 @@
 import { join } from 'node:path'
-import t from 'tap'
+import type { Browser } from 'puppeteer-core'
+import type { Test } from 'tap'
 import { PNG } from 'pngjs'
-import { HOLDER_ID } from '../helpers/certs.js'
-import { presentFixture } from '../present/fixture.js'
-import { freePort, jsQR, launchBrowser, mainText, noHorizontalScroll, shoot, SHOTS, whenBrowser } from '../helpers/browser.js'
+import { HOLDER_ID } from '../../helpers/certs.js'
+import { presentFixture } from '../../present/fixture.js'
+import { jsQR, browserSession, served, mainText, noHorizontalScroll, shoot, SHOTS } from '../../helpers/browser.js'
 
-// Debian's chromium through puppeteer-core (test/helpers/browser.ts): skipped with a message when it is missing, never in CI.
-await whenBrowser(t, browserTests)
-
-async function browserTests() {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const f = await presentFixture(t, { PUBLIC_BASE_URL: base })
-  await f.app.listen({ port, host: '127.0.0.1' })
-  const { browser, phone } = await launchBrowser(t)
+// The presentation page (a code shown from a phone) in a real browser; test/pages/browser.test.ts runs it, with the other pages, in one chromium.
+export async function browserTests(t: Test, browser: Browser): Promise<void> {
+  const { f, base } = await served((env) => presentFixture(t, env))
+  const { context, phone } = await browserSession(t, browser)
 
   const text = mainText
 
@@ -75,7 +71,7 @@ async function browserTests() {
     await t.test('screenshots at desktop width', async (t) => {
       const cert = await f.issue({ name: '张小三' })
       const made = await f.present(cert.id)
-      const page = await browser.newPage()
+      const page = await context.newPage()
       t.teardown(() => page.close().catch(() => {}))
       await page.setViewport({ width: 1280, height: 800 })
       await page.setJavaScriptEnabled(false)
