@@ -1,12 +1,14 @@
 import t from 'tap'
+import { blankDataDir } from '../helpers/database.js'
 import { runCli } from './fixtures/cli.js'
 
 // An explicit environment: the suite's DATABASE_URL is deliberately not passed, so these runs
-// always use a fresh embedded database in the test's own folder.
+// always use an embedded database in the test's own folder, never migrated: the folder a first
+// start leaves (blankDataDir; the first start itself, initdb, is test/db/pgliteMemory's).
 const embedded = (dataDir: string) => ({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' })
 
 t.test('migrate applies the migrations once', async (t) => {
-  const env = embedded(t.testdir())
+  const env = embedded(await blankDataDir(t.testdir()))
   const first = await runCli(['migrate', '--json'], { env })
   t.equal(first.code, 0, first.stderr)
   const applied = JSON.parse(first.stdout) as { applied: string[]; alreadyApplied: number }
@@ -19,7 +21,7 @@ t.test('migrate applies the migrations once', async (t) => {
 })
 
 t.test('seed migrates first, then loads the example catalogue once', async (t) => {
-  const env = embedded(t.testdir())
+  const env = embedded(await blankDataDir(t.testdir()))
   const first = await runCli(['seed', '--json'], { env })
   t.equal(first.code, 0, first.stderr)
   const result = JSON.parse(first.stdout) as { created: number; unchanged: number; migrations: { applied: string[] } }

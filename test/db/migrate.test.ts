@@ -1,11 +1,13 @@
 import t from 'tap'
 import { openDatabase } from '../../src/db/client.js'
 import { loadMigrations, migrationsApplied, runMigrations } from '../../src/db/migrate.js'
+import { openBlankDatabase } from '../helpers/database.js'
 
 const url = process.env.DATABASE_URL
 
 t.test('migrations apply once, record themselves, and seed the holder ID types', async (t) => {
-  const database = await openDatabase({ dataDir: 'memory://' })
+  // Embedded, as a first start leaves it (from the blank snapshot: initdb is not what is tested here).
+  const database = await openBlankDatabase()
   t.teardown(() => database.close())
   const shipped = loadMigrations()
   t.ok(shipped.length >= 1)
@@ -23,8 +25,8 @@ t.test('migrations apply once, record themselves, and seed the holder ID types',
 
 t.test('replicas starting at once do not race (advisory lock)', async (t) => {
   // On PostgreSQL: separate pools, so separate sessions contend for the lock for real. Embedded:
-  // one database (a fresh one runs initdb, seconds of CPU), several concurrent callers on it.
-  const opened = await Promise.all((url ? [0, 1, 2] : [0]).map(() => openDatabase({ url, dataDir: 'memory://' })))
+  // one database, never migrated, several concurrent callers on it.
+  const opened = await Promise.all(url ? [0, 1, 2].map(() => openDatabase({ url })) : [openBlankDatabase()])
   t.teardown(() => Promise.all(opened.map((d) => d.close())))
   if (!url) {
     const results = await Promise.all([0, 1, 2].map(() => runMigrations(opened[0]!)))

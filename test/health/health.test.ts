@@ -1,8 +1,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import t from 'tap'
-import { openDatabase, type Database } from '../../src/db/client.js'
+import type { Database } from '../../src/db/client.js'
 import { buildTestApp } from '../helpers/app.js'
-import { openTestDatabase } from '../helpers/database.js'
+import { openBlankDatabase, openTestDatabase } from '../helpers/database.js'
 
 t.test('healthz and readyz on a migrated database', async (t) => {
   const app = await buildTestApp(t)
@@ -15,8 +15,8 @@ t.test('healthz and readyz on a migrated database', async (t) => {
 })
 
 t.test('readyz is 503 while migrations are pending', async (t) => {
-  // A fresh embedded database, never migrated: isolated from any shared server.
-  const database = await openDatabase({ dataDir: 'memory://' })
+  // An embedded database never migrated, as a first start leaves it: isolated from any shared server.
+  const database = await openBlankDatabase()
   t.teardown(() => database.close())
   const app = await buildTestApp(t, { DATABASE_URL: undefined }, { database, migrate: false })
   const res = await app.inject({ method: 'GET', url: '/readyz' })

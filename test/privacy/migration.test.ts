@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
-import { openDatabase, type Database } from '../../src/db/client.js'
+import type { Database } from '../../src/db/client.js'
 import { loadMigrations, runMigrations } from '../../src/db/migrate.js'
-import { openOwnDatabase } from '../helpers/database.js'
+import { openBlankDatabase, openOwnDatabase } from '../helpers/database.js'
 
 // Rows written before migration 0003: ID numbers in free text and in actor subjects are masked
 // by the migration itself (the hash key is not in the database, so masking is all it can do).
@@ -11,7 +11,7 @@ const ID = '11010519491231002X'
 async function freshDatabase(t: Test): Promise<Database> {
   const url = process.env.DATABASE_URL
   // Embedded, openOwnDatabase would start from the migrated snapshot: this test needs none applied.
-  const d = url ? await openOwnDatabase({ url }) : await openDatabase({ dataDir: 'memory://' })
+  const d = url ? await openOwnDatabase({ url }) : await openBlankDatabase()
   t.teardown(() => d.close())
   return d
 }
