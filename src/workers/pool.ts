@@ -50,31 +50,20 @@ export function workerModule(name: string, base: string): string {
   return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base).href
 }
 
-// Node flags that load code before the main module: `--flag=value` or `--flag value`.
-const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])
+const TS_WORKER = new URL('./tsWorker.mjs', import.meta.url).href
+const FROM_SOURCES = import.meta.url.endsWith('.ts')
 
 /**
- * The process's Node flags for a worker thread, without the modules the process preloads
- * (`--import`, `--require`, `--loader`). A thread inherits them by default and runs them again
- * before its module: a test runner's hooks and TypeScript loader cost about 2 s of CPU per thread
- * (1.7 of the 2.5 s a thread took to start under tap), an APM agent would instrument code that
- * does no I/O. The threads here compute and answer; every other flag (memory, source maps) stays.
+ * What piscina is given to start a thread. Compiled (dist/), the module itself, and a thread
+ * takes the process's flags as Node gives them by default (it leaves out those a thread refuses,
+ * such as --max-old-space-size). From the TypeScript sources (tsx, the tests), a thread starts
+ * with no flags: the process's preloads (a test runner's hooks and TypeScript loader, tsx's)
+ * would run again in each thread, about 2 s of CPU per thread under tap, 1.7 of the 2.5 s it took
+ * to start; a .ts module is loaded by tsWorker.mjs, which registers tsx in the thread itself.
  */
-export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
-  const kept: string[] = []
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!
-    if (PRELOAD_FLAGS.has(arg)) i++
-    else if (!PRELOAD_FLAGS.has(arg.slice(0, arg.indexOf('=')))) kept.push(arg)
-  }
-  return kept
-}
-
-const TS_WORKER = new URL('./tsWorker.mjs', import.meta.url).href
-
-/** What piscina is given for a worker module: a .ts module is loaded by tsWorker.mjs through tsx. */
-function piscinaModule(filename: string): { filename: string; workerData?: { tsModule: string } } {
-  return filename.endsWith('.ts') ? { filename: TS_WORKER, workerData: { tsModule: filename } } : { filename }
+export function threadStart(filename: string, fromSources = FROM_SOURCES): { filename: string; workerData?: { tsModule: string }; execArgv?: string[] } {
+  if (!fromSources) return { filename }
+  return filename.endsWith('.ts') ? { filename: TS_WORKER, workerData: { tsModule: filename }, execArgv: [] } : { filename, execArgv: [] }
 }
 
 /** A pool of at most `threads` workers, none started before the first task. */
@@ -86,7 +75,7 @@ export function createWorkerPool<Task, Result>(opts: WorkerPoolOptions): WorkerP
   let failures = 0
   const started = (): Piscina<Task, Result> => {
     if (piscina) return piscina
-    const p = new Piscina<Task, Result>({ ...piscinaModule(filename), execArgv: threadExecArgv(), minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS, resourceLimits })
+    const p = new Piscina<Task, Result>({ ...threadStart(filename), minThreads: 0, maxThreads: threads, idleTimeout: IDLE_MS, resourceLimits })
     // A worker that fails outside a task (it could not load) is reported here, not to a task:
     // unheard, it would end the process, and piscina starts no other worker, so queued tasks
     // would wait forever. The pool is dropped (its tasks fail) and the next task starts a new one.

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
-import { createWorkerPool, threadExecArgv, workerModule } from '../../src/workers/pool.js'
+import { createWorkerPool, threadStart, workerModule } from '../../src/workers/pool.js'
 
 // The one piscina set-up both pools use: the worker module beside the caller, counts of tasks
 // and failures, threads started on demand and ended by close.
@@ -16,12 +17,10 @@ t.test('the worker module is the .ts beside a source file and the .js beside a c
   t.equal(workerModule('sm2Worker', 'file:///app/dist/crypto/sm2Pool.js'), 'file:///app/dist/crypto/sm2Worker.js')
 })
 
-t.test('threads start without the process\'s preloads, with its other flags', async (t) => {
-  t.same(
-    threadExecArgv(['--import=file:///tap/import.mjs', '--enable-source-maps', '--import', 'tsx', '-r', './apm.cjs', '--require=./x.cjs', '--loader', 'ts-node/esm', '--experimental-loader=./l.mjs', '--max-old-space-size=512', '--conditions=dev']),
-    ['--enable-source-maps', '--max-old-space-size=512', '--conditions=dev'],
-  )
-  t.same(threadExecArgv([]), [])
+t.test('from the sources a thread starts with no flags; compiled, with the process\'s as Node gives them', async (t) => {
+  t.same(threadStart('file:///app/dist/ofd/worker.js', false), { filename: 'file:///app/dist/ofd/worker.js' }, 'compiled: no execArgv, so Node\'s own inheritance')
+  t.same(threadStart('file:///app/src/ofd/worker.ts', true), { filename: new URL('../../src/workers/tsWorker.mjs', import.meta.url).href, workerData: { tsModule: 'file:///app/src/ofd/worker.ts' }, execArgv: [] })
+  t.same(threadStart('file:///tmp/w.mjs', true), { filename: 'file:///tmp/w.mjs', execArgv: [] })
   // Under tap this process preloads tap's hooks and TypeScript loader; a thread of the pool does not.
   t.ok(process.execArgv.some((a) => a.startsWith('--import')), 'this process has preloads')
   const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
@@ -29,7 +28,25 @@ t.test('threads start without the process\'s preloads, with its other flags', as
   writeFileSync(file, 'export default () => process.execArgv\n')
   const pool = createWorkerPool<null, string[]>({ filename: pathToFileURL(file).href, threads: 1, resourceLimits: LIMITS })
   t.teardown(() => pool.close())
-  t.same(await pool.run(null), threadExecArgv(), 'the thread\'s flags are the process\'s without them')
+  t.same(await pool.run(null), [], 'the thread has none of them')
+})
+
+t.test('compiled, a thread takes the process\'s flags as Node gives them, also when a thread refuses some', async (t) => {
+  // Node refuses --max-old-space-size in a thread's execArgv, but leaves it out of what a thread
+  // inherits: a server started with it must still start its threads.
+  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
+  writeFileSync(join(dir, 'flags.js'), 'export default () => process.execArgv\n')
+  const script = join(dir, 'start.mjs')
+  writeFileSync(script, `const { threadStart } = await import(${JSON.stringify(new URL('../../src/workers/pool.ts', import.meta.url).href)})
+const { Piscina } = await import(${JSON.stringify(import.meta.resolve('piscina'))})
+const p = new Piscina({ ...threadStart(${JSON.stringify(pathToFileURL(join(dir, 'flags.js')).href)}, false) })
+console.log(JSON.stringify(await p.run(null)))
+await p.destroy()
+`)
+  const run = spawnSync(process.execPath, ['--max-old-space-size=256', '--enable-source-maps', '--import', 'tsx', script], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
+  t.equal(run.status, 0, run.stderr)
+  t.match(JSON.parse(run.stdout || '[]'), ['--max-old-space-size=256', '--enable-source-maps'], 'the thread started, with the process\'s flags')
 })
 
 t.test('a TypeScript worker module runs in a thread that has no loader of its own', async (t) => {
