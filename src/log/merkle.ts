@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 /**
  * RFC 9162 §2.1 Merkle tree hashing, proofs and their verification: a pure module (no database,
@@ -9,12 +9,21 @@ import { createHash } from 'node:crypto'
 
 export const HASH_SIZE = 32
 
+// One-shot crypto.hash over one buffer: about half the CPU of a createHash object fed in parts
+// (1.6-1.9 against 3.4-3.7 µs a node on this machine), and a tree append hashes a node per level.
 export function hashLeaf(leaf: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.of(0)).update(leaf).digest()
+  const input = Buffer.allocUnsafe(1 + leaf.length)
+  input[0] = 0
+  input.set(leaf, 1)
+  return hash('sha256', input, 'buffer')
 }
 
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.of(1)).update(left).update(right).digest()
+  const input = Buffer.allocUnsafe(1 + left.length + right.length)
+  input[0] = 1
+  input.set(left, 1)
+  input.set(right, 1 + left.length)
+  return hash('sha256', input, 'buffer')
 }
 
 /** The root of the empty tree: SHA-256 of nothing. */
