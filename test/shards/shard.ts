@@ -41,7 +41,6 @@ export function sharedFiles(): string[] {
  * end. A file missing here, or weighed long ago, only makes the shards less even.
  */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/log/merkle.test.ts': 10.6,
   'test/certificates/document.test.ts': 8.7,
   'test/certificates/ofdOnly.test.ts': 8.5,
   'test/cli/keys.test.ts': 7.2,
@@ -55,26 +54,27 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = {
   'test/ofd/hostile.test.ts': 3.1,
   'test/crypto/sm2Pool.test.ts': 2.9,
   'test/present/limits.test.ts': 2.9,
-  'test/ofd/fixture.test.ts': 2.7,
-  'test/cli/verifyOfd.test.ts': 2.7,
   'test/audit/indexes.test.ts': 2.7,
+  'test/cli/verifyOfd.test.ts': 2.7,
+  'test/log/merkle.test.ts': 2.7,
+  'test/ofd/fixture.test.ts': 2.7,
   'test/public/scan.test.ts': 2.6,
   'test/cli/pushOfd.test.ts': 2.5,
   'test/cli/verifyStatus.test.ts': 2.5,
   'test/db/snapshot.test.ts': 2.5,
   'test/certificates/sm2Batch.test.ts': 2.3,
-  'test/openapi.test.ts': 2.1,
   'test/certificates/sm2.test.ts': 2.1,
+  'test/openapi.test.ts': 2.1,
   'test/cli/push.test.ts': 2.0,
   'test/verify/certIdWarning.test.ts': 2.0,
   'test/certificates/push.test.ts': 1.9,
   'test/cli/epipe.test.ts': 1.6,
+  'test/cli/verify.test.ts': 1.6,
   'test/db/lock.test.ts': 1.6,
   'test/db/migrate.test.ts': 1.6,
-  'test/cli/verify.test.ts': 1.6,
-  'test/public/verify.test.ts': 1.5,
-  'test/hostile/classes.test.ts': 1.5,
   'test/health/health.test.ts': 1.5,
+  'test/hostile/classes.test.ts': 1.5,
+  'test/public/verify.test.ts': 1.5,
 }
 const UNWEIGHED_SECONDS = 0.5
 
