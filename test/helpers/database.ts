@@ -195,18 +195,32 @@ const STATE = `select md5(string_agg(x, '|' order by x)) as state from (
   union all select format('ns %s', nspname) from pg_namespace where nspname not like 'pg\\_temp\\_%' and nspname not like 'pg\\_toast\\_temp\\_%'
   union all select format('seq %s.%s %s %s', schemaname, sequencename, last_value, start_value) from pg_sequences
   union all select format('conf %s %s', name, setting) from pg_settings where source not in ('default', 'override', 'session') or (source = 'session' and name not in ('application_name'))
-  union all select format('rows %s.%s %s', schemaname, tablename,
-    (xpath('/row/h/text()', query_to_xml(format('select md5(coalesce(string_agg(t::text, %L order by t::text), %L)) as h from %I.%I t', '|', '', schemaname, tablename), false, true, '')))[1]::text)
-    from pg_tables where schemaname in (select nspname from user_ns)
+  union all select format('tbl %s.%s', schemaname, tablename) from pg_tables where schemaname in (select nspname from user_ns)
+  ROWS
 ) s`
 
-/** The same, with the namespaces it covers: every schema but PostgreSQL's own. */
-const STATE_QUERY = `with user_ns as (select oid, nspname from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg\\_temp\\_%' and nspname not like 'pg\\_toast\\_temp\\_%') ${STATE}`
+/** The namespaces the state covers: every schema but PostgreSQL's own. */
+const USER_NS = `with user_ns as (select oid, nspname from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg\\_temp\\_%' and nspname not like 'pg\\_toast\\_temp\\_%')`
+
+/**
+ * STATE for the tables a fresh start has, each table's rows read by a subquery of its own, as
+ * text, sorted, in one md5. The tables are listed once per process (from the snapshot's
+ * catalogs): a table a test adds or drops already changes the `tbl` lines, and one dropped makes
+ * the query fail, which is a state that does not match. Read through query_to_xml and xpath for
+ * each table, the whole check took 26 ms of CPU, half of a reset; this way, 13-19 ms.
+ */
+async function stateQuery(pg: PGlite): Promise<string> {
+  const tables = await pg.query<{ name: string; label: string }>(`${USER_NS} select format('%I.%I', schemaname, tablename) as name, format('%s.%s', schemaname, tablename) as label from pg_tables where schemaname in (select nspname from user_ns) order by 1`)
+  const rows = tables.rows.map((t) => `union all select 'rows ${t.label.replace(/'/g, "''")} ' || md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from ${t.name} t`).join('\n  ')
+  return `${USER_NS} ${STATE.replace('ROWS', rows)}`
+}
 
 /** A table this large is truncated (its files replaced) rather than emptied row by row. */
 const TRUNCATE_BYTES = 256 * 1024
 
 interface Pristine {
+  /** The query that reads the state (stateQuery), and what it read on a fresh start. */
+  query: string
   state: string
   /** The snapshot's empty tables, emptied again between tests; the others (seeded) are left alone and checked. */
   empty: string[]
@@ -243,8 +257,8 @@ function putIdle(pg: PGlite): void {
   idle = { pg, timer }
 }
 
-async function stateOf(pg: PGlite): Promise<string> {
-  return (await pg.query<{ state: string }>(STATE_QUERY)).rows[0]!.state
+async function stateOf(pg: PGlite, query: string): Promise<string> {
+  return (await pg.query<{ state: string }>(query)).rows[0]!.state
 }
 
 async function pristineOf(pg: PGlite): Promise<Pristine> {
@@ -257,7 +271,8 @@ async function pristineOf(pg: PGlite): Promise<Pristine> {
      where d.refobjid = any($1::regclass[]) and d.deptype in ('a', 'i')`,
     [empty],
   )
-  return { state: await stateOf(pg), empty, sequences: sequences.rows.map((r) => r.name) }
+  const query = await stateQuery(pg)
+  return { query, state: await stateOf(pg, query), empty, sequences: sequences.rows.map((r) => r.name) }
 }
 
 /** Puts `pg` back in the snapshot's state; false when it is not (then it must not be reused). */
@@ -275,7 +290,7 @@ async function reset(pg: PGlite, p: Pristine): Promise<boolean> {
       : `set session_replication_role = replica; ${p.empty.map((t) => `delete from ${t};`).join(' ')} set session_replication_role = default;`
     await pg.exec(`${wipe} ${p.sequences.map((s) => `alter sequence ${s} restart;`).join(' ')}`)
     await pg.exec('discard all')
-    return (await stateOf(pg)) === p.state
+    return (await stateOf(pg, p.query)) === p.state
   } catch {
     return false
   }
