@@ -12,6 +12,13 @@ import { createWorkerPool, threadStart, workerModule } from '../../src/workers/p
 // The OFD pool's.
 const LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 }
 
+/** Writes `files` (name → text) into a new temporary folder, an ES module package as the service's own is; each one's file URL by name. */
+function scratch(files: Record<string, string>): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
+  return Object.fromEntries(Object.entries(files).map(([name, text]) => (writeFileSync(join(dir, name), text), [name, pathToFileURL(join(dir, name)).href])))
+}
+
 t.test('the worker module is the .ts beside a source file and the .js beside a compiled one', async (t) => {
   t.equal(workerModule('worker', 'file:///app/src/ofd/pool.ts'), 'file:///app/src/ofd/worker.ts')
   t.equal(workerModule('sm2Worker', 'file:///app/dist/crypto/sm2Pool.js'), 'file:///app/dist/crypto/sm2Worker.js')
@@ -23,10 +30,8 @@ t.test('from the sources a thread starts with no flags; compiled, with the proce
   t.same(threadStart('file:///tmp/w.mjs', true), { filename: 'file:///tmp/w.mjs', execArgv: [] })
   // Under tap this process preloads tap's hooks and TypeScript loader; a thread of the pool does not.
   t.ok(process.execArgv.some((a) => a.startsWith('--import')), 'this process has preloads')
-  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
-  const file = join(dir, 'flags.mjs')
-  writeFileSync(file, 'export default () => process.execArgv\n')
-  const pool = createWorkerPool<null, string[]>({ filename: pathToFileURL(file).href, threads: 1, resourceLimits: LIMITS })
+  const { 'flags.mjs': file } = scratch({ 'flags.mjs': 'export default () => process.execArgv\n' })
+  const pool = createWorkerPool<null, string[]>({ filename: file!, threads: 1, resourceLimits: LIMITS })
   t.teardown(() => pool.close())
   t.same(await pool.run(null), [], 'the thread has none of them')
 })
@@ -34,27 +39,23 @@ t.test('from the sources a thread starts with no flags; compiled, with the proce
 t.test('compiled, a thread takes the process\'s flags as Node gives them, also when a thread refuses some', async (t) => {
   // Node refuses --max-old-space-size in a thread's execArgv, but leaves it out of what a thread
   // inherits: a server started with it must still start its threads.
-  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
-  writeFileSync(join(dir, 'flags.js'), 'export default () => process.execArgv\n')
-  const script = join(dir, 'start.mjs')
-  writeFileSync(script, `const { threadStart } = await import(${JSON.stringify(new URL('../../src/workers/pool.ts', import.meta.url).href)})
+  const { 'flags.js': flags } = scratch({ 'flags.js': 'export default () => process.execArgv\n' })
+  const { 'start.mjs': start } = scratch({
+    'start.mjs': `const { threadStart } = await import(${JSON.stringify(new URL('../../src/workers/pool.ts', import.meta.url).href)})
 const { Piscina } = await import(${JSON.stringify(import.meta.resolve('piscina'))})
-const p = new Piscina({ ...threadStart(${JSON.stringify(pathToFileURL(join(dir, 'flags.js')).href)}, false) })
+const p = new Piscina({ ...threadStart(${JSON.stringify(flags)}, false) })
 console.log(JSON.stringify(await p.run(null)))
 await p.destroy()
-`)
-  const run = spawnSync(process.execPath, ['--max-old-space-size=256', '--enable-source-maps', '--import', 'tsx', script], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
+`,
+  })
+  const run = spawnSync(process.execPath, ['--max-old-space-size=256', '--enable-source-maps', '--import', 'tsx', fileURLToPath(start!)], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
   t.equal(run.status, 0, run.stderr)
   t.match(JSON.parse(run.stdout || '[]'), ['--max-old-space-size=256', '--enable-source-maps'], 'the thread started, with the process\'s flags')
 })
 
 t.test('a TypeScript worker module runs in a thread that has no loader of its own', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n') // as the service's own package says
-  const file = join(dir, 'typed.ts')
-  writeFileSync(file, 'const triple = (n: number): number => n * 3\nexport default (n: number): [number, string[]] => [triple(n), process.execArgv]\n')
-  const pool = createWorkerPool<number, [number, string[]]>({ filename: pathToFileURL(file).href, threads: 1, resourceLimits: LIMITS })
+  const { 'typed.ts': file } = scratch({ 'typed.ts': 'const triple = (n: number): number => n * 3\nexport default (n: number): [number, string[]] => [triple(n), process.execArgv]\n' })
+  const pool = createWorkerPool<number, [number, string[]]>({ filename: file!, threads: 1, resourceLimits: LIMITS })
   t.teardown(() => pool.close())
   const [tripled, flags] = await pool.run(14)
   t.equal(tripled, 42, 'its types stripped by tsx, its default export the handler')
@@ -63,10 +64,8 @@ t.test('a TypeScript worker module runs in a thread that has no loader of its ow
 
 t.test('tasks, failures and threads are counted; close ends the threads', async (t) => {
   t.throws(() => createWorkerPool({ filename: 'x', threads: 0, resourceLimits: LIMITS }), RangeError)
-  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
-  const file = join(dir, 'double.mjs')
-  writeFileSync(file, "export default (n) => { if (n < 0) throw new Error('negative'); return n * 2 }\n")
-  const pool = createWorkerPool<number, number>({ filename: pathToFileURL(file).href, threads: 1, resourceLimits: LIMITS })
+  const { 'double.mjs': file } = scratch({ 'double.mjs': "export default (n) => { if (n < 0) throw new Error('negative'); return n * 2 }\n" })
+  const pool = createWorkerPool<number, number>({ filename: file!, threads: 1, resourceLimits: LIMITS })
   t.teardown(() => pool.close())
   t.same(pool.stats(), { tasks: 0, failures: 0, threads: 0 }, 'no thread before the first task')
   t.equal(await pool.run(21), 42)
@@ -78,11 +77,9 @@ t.test('tasks, failures and threads are counted; close ends the threads', async 
 })
 
 t.test('a worker that cannot load is heard and its tasks fail; the next task starts a new pool', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'zz-workers-'))
-  const file = join(dir, 'broken.mjs')
-  writeFileSync(file, "throw new Error('this worker cannot start')\n")
+  const { 'broken.mjs': file } = scratch({ 'broken.mjs': "throw new Error('this worker cannot start')\n" })
   const heard: unknown[] = []
-  const pool = createWorkerPool<number, number>({ filename: pathToFileURL(file).href, threads: 1, resourceLimits: LIMITS, onError: (err) => heard.push(err) })
+  const pool = createWorkerPool<number, number>({ filename: file!, threads: 1, resourceLimits: LIMITS, onError: (err) => heard.push(err) })
   t.teardown(() => pool.close())
   await t.rejects(pool.run(1))
   t.match(heard, [{ message: 'this worker cannot start' }])
