@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process'
 import { createHash, createPublicKey } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
+import { commandLine, runScript, type ShellRun } from './shell.js'
 
 export type TestKeyType = 'p256' | 'ed25519' | 'rsa2048' | 'rsa1024' | 'p384' | 'sm2'
 
@@ -125,20 +125,18 @@ function extensions(opts: IssueOptions): string {
   return `[ ext ]\n${lines.join('\n')}\n`
 }
 
-const shellQuoted = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`
-
 /**
- * Runs openssl commands one after the other, in one shell: a test process is large (hundreds of
- * MB), and each process it starts costs it a fork of its own memory map, while the shell forks
- * cheaply. Stops at the first command that fails.
+ * Runs openssl commands one after the other, in the helper shell (test/helpers/shell.ts), and
+ * returns what the run printed. Stops at the first command that fails.
  */
+export function opensslRun(...commands: string[][]): ShellRun {
+  return runScript(commands.map((args) => commandLine(['openssl', ...args])).join(' && '))
+}
+
+/** opensslRun, throwing with openssl's message when a command fails. */
 export function openssl(...commands: string[][]): void {
-  const script = commands.map((args) => ['openssl', ...args].map(shellQuoted).join(' ')).join(' && ')
-  try {
-    execFileSync('sh', ['-c', script], { stdio: 'pipe' })
-  } catch (err) {
-    throw new Error(`openssl ${commands.map((c) => c[0]).join(', ')} failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`)
-  }
+  const run = opensslRun(...commands)
+  if (run.status !== 0) throw new Error(`openssl ${commands.map((c) => c[0]).join(', ')} failed: ${run.stderr}`)
 }
 
 /** Makes a key and a certificate for it; without `signer` the certificate is self-signed. */

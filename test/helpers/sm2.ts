@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openssl } from './pki.js'
+import { openssl, opensslRun } from './pki.js'
 
 // SM2 material made by the openssl command line, the reference: no code of ours signs or checks here.
 // OpenSSL 3.0 signs SM2 with an empty distinguishing ID unless told, so the ID is always passed.
@@ -30,7 +29,7 @@ export function opensslSm2Sign(data: Buffer | string, privateKeyPem: string, dis
     writeFileSync(join(dir, 'in'), data)
     writeFileSync(join(dir, 'k.pem'), privateKeyPem)
     const id = distId === '' ? [] : ['-sigopt', `distid:${distId}`]
-    execFileSync('openssl', ['dgst', '-sm3', '-sign', join(dir, 'k.pem'), ...id, '-out', join(dir, 'sig'), join(dir, 'in')], { stdio: 'pipe' })
+    openssl(['dgst', '-sm3', '-sign', join(dir, 'k.pem'), ...id, '-out', join(dir, 'sig'), join(dir, 'in')])
     return readFileSync(join(dir, 'sig'))
   })
 }
@@ -41,12 +40,8 @@ export function opensslSm2Verifies(data: Buffer | string, derSignature: Uint8Arr
     writeFileSync(join(dir, 'in'), data)
     writeFileSync(join(dir, 'sig'), derSignature)
     writeFileSync(join(dir, 'p.pem'), publicKeyPem)
-    try {
-      const out = execFileSync('openssl', ['dgst', '-sm3', '-verify', join(dir, 'p.pem'), '-sigopt', `distid:${DIST_ID}`, '-signature', join(dir, 'sig'), join(dir, 'in')], { stdio: 'pipe' })
-      return /Verified OK/.test(out.toString())
-    } catch {
-      return false
-    }
+    const run = opensslRun(['dgst', '-sm3', '-verify', join(dir, 'p.pem'), '-sigopt', `distid:${DIST_ID}`, '-signature', join(dir, 'sig'), join(dir, 'in')])
+    return run.status === 0 && /Verified OK/.test(run.stdout.toString())
   })
 }
 
