@@ -45,12 +45,32 @@ const CLOCK_SKEW_MS = 5 * 60_000
 
 const generateRsa = promisify(generateKeyPair)
 
+/** Where the development PKI's RSA private keys come from: each call, a new 2048-bit key. */
+export type RsaKeySource = () => Promise<KeyObject>
+
 /**
  * RSA keys come from node:crypto, not forge: forge's generator is only fast when it happens to
  * delegate to node:crypto, and the async native one runs the keys in parallel on the thread pool.
+ * About 0.25 s of CPU a key.
  */
+export const generateRsaKey: RsaKeySource = async () => (await generateRsa('rsa', { modulusLength: RSA_BITS, publicExponent: 0x10001 })).privateKey
+let rsaKeySource = generateRsaKey
+
+/**
+ * Makes the development PKI take its RSA keys from `source` instead of generating them
+ * (undefined: generate again). For the test suite, which makes a development PKI dozens of times
+ * a run (test/helpers/rsaKeys.ts); a key of any other size or exponent is refused.
+ */
+export function setRsaKeySource(source: RsaKeySource | undefined): void {
+  rsaKeySource = source ?? generateRsaKey
+}
+
 async function rsaKeyPair(): Promise<{ node: KeyObject; forge: forge.pki.rsa.KeyPair }> {
-  const { privateKey } = await generateRsa('rsa', { modulusLength: RSA_BITS, publicExponent: 0x10001 })
+  const privateKey = await rsaKeySource()
+  const details = privateKey.asymmetricKeyDetails
+  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa' || details?.modulusLength !== RSA_BITS || details.publicExponent !== 0x10001n) {
+    throw new Error(`the development PKI needs RSA-${RSA_BITS} private keys with exponent 65537`)
+  }
   const priv = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey
   return { node: privateKey, forge: { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) } }
 }

@@ -7,6 +7,10 @@ import { DEV_AUDIENCE, DEV_ISSUER, EXAMPLE_KEYS_DIR } from '../../src/config.js'
 import { checkSigningCertificate, parseTrustAnchors } from '../../src/crypto/x509.js'
 import { EXAMPLE_ISSUERS } from '../../src/types/catalogue.js'
 import { ORG, runCli } from './fixtures/cli.js'
+import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+
+// The development PKIs here take their RSA keys from the test fixture (test/helpers/rsaKeys.ts).
+useFixtureRsaKeys()
 
 const PRIVATE = 'idp-es256.private.pem'
 // The development PKI beside the identity-provider key, with the mode each file must have.

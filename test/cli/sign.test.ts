@@ -6,6 +6,10 @@ import { compactVerify, decodeProtectedHeader } from 'jose'
 import { DEV_P12_PASSWORD, generateDevPki, issuerCertFile, issuerP12File, issuerPrivateKeyFile } from '../../src/crypto/devCa.js'
 import { formatCertId } from '../../src/ids/index.js'
 import { ID_NUMBER, ORG, runCli } from './fixtures/cli.js'
+import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+
+// The development PKIs here take their RSA keys from the test fixture (test/helpers/rsaKeys.ts).
+useFixtureRsaKeys()
 
 const TYPE_CODE = '11100000000013338W032'
 const BAD_ID_NUMBER = '110105194912310021' // fails the check character

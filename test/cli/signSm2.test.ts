@@ -10,6 +10,10 @@ import { bearer, buildTestApp } from '../helpers/app.js'
 import { issuanceFixture } from '../helpers/certs.js'
 import { opensslSm2Key, opensslSm2Verifies, rawToDer } from '../helpers/sm2.js'
 import { runCli } from './fixtures/cli.js'
+import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+
+// The development PKIs here take their RSA keys from the test fixture (test/helpers/rsaKeys.ts).
+useFixtureRsaKeys()
 
 // `zhengzhao sign` with SM2 keys: the key decides the algorithm, openssl checks what we signed,
 // and the service takes it: from an openssl-made chain, and at a development start from keys.example/.

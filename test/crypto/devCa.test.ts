@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -18,6 +18,7 @@ import {
   issuerCertFile,
   issuerP12File,
   issuerPrivateKeyFile,
+  setRsaKeySource,
 } from '../../src/crypto/devCa.js'
 
 const ISSUERS = [
@@ -26,6 +27,9 @@ const ISSUERS = [
 ]
 const [WESTLAKE] = ISSUERS as [(typeof ISSUERS)[number]]
 
+// This file tests the development PKI as `zhengzhao keys` makes it, keys generated: not the
+// fixture keys other test files (and an earlier file in the same shard) have it take.
+setRsaKeySource(undefined)
 const pki = await generateDevPki(ISSUERS)
 const text = (name: string) => pki.files[name] as string
 const root = new X509Certificate(text(DEV_CA_CERT_FILE))
@@ -123,4 +127,25 @@ t.test('data-protection keys: 32 random bytes each, in the format the service re
   t.not(json.blindIndexKey, json.encryptionKeys[0]!.key, 'distinct keys')
   const parsed = parseDataProtectionKeys(text(DEV_DATA_PROTECTION_FILE))
   t.equal(parsed.encryptionKeys.get('dev-1')?.length, 32)
+})
+
+t.test('an RSA key source: its keys are the ones used, a key of another size is refused, undefined generates again', async (t) => {
+  t.teardown(() => setRsaKeySource(undefined))
+  const supplied = Array.from({ length: 2 }, () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)
+  let calls = 0
+  setRsaKeySource(async () => supplied[calls++]!)
+  const made = await generateDevPki([WESTLAKE])
+  t.equal(calls, 2, 'one key for the root, one for the issuer')
+  const used = [DEV_CA_PRIVATE_KEY_FILE, issuerPrivateKeyFile(WESTLAKE.code)].map((name) => spkiOf(createPrivateKey(made.files[name] as string)))
+  t.same(used.map((k) => k.toString('base64')).sort(), supplied.map((k) => spkiOf(k).toString('base64')).sort(), 'the root and the issuer hold the supplied keys')
+
+  setRsaKeySource(async () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey)
+  await t.rejects(generateDevPki([WESTLAKE]), /RSA-2048 private keys with exponent 65537/, 'RSA-1024 is refused')
+  setRsaKeySource(async () => generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey)
+  await t.rejects(generateDevPki([WESTLAKE]), /exponent 65537/, 'exponent 3 is refused')
+
+  setRsaKeySource(undefined)
+  const generated = await generateDevPki([WESTLAKE])
+  const fresh = spkiOf(createPrivateKey(generated.files[DEV_CA_PRIVATE_KEY_FILE] as string)).toString('base64')
+  t.notOk(supplied.some((k) => spkiOf(k).toString('base64') === fresh), 'undefined: a generated key again')
 })

@@ -7,6 +7,10 @@ import forge from 'node-forge'
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, exportJWK } from 'jose'
 import { DEV_P12_PASSWORD, generateDevPki, issuerCertFile, issuerP12File } from '../../src/crypto/devCa.js'
 import { CERT_JWS_TYP, loadSigningKey, signCertificate, type CertSigningAlgorithm } from '../../src/crypto/jws.js'
+import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+
+// The development PKIs here take their RSA keys from the test fixture (test/helpers/rsaKeys.ts).
+useFixtureRsaKeys()
 
 const PAYLOAD = { id: '1.2.156.3005.2.11100000000013338W032.11330105002500287C.2025000001.001.1', holder: { idType: '111', id: '11010519491231002X', name: '张三' }, n: 1 }
 

@@ -18,6 +18,10 @@ import {
 import { generateSm2KeyPair } from '../../src/crypto/sm2Keys.js'
 import { checkSigningCertificate, parseTrustAnchors } from '../../src/crypto/x509.js'
 import { opensslSm2Key } from '../helpers/sm2.js'
+import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+
+// The development PKIs here take their RSA keys from the test fixture (test/helpers/rsaKeys.ts).
+useFixtureRsaKeys()
 
 // The development SM2 PKI of `zhengzhao keys`, judged by the openssl command line (the reference):
 // what we build with @peculiar/asn1-x509 and sign with our SM2 code must be what openssl accepts.

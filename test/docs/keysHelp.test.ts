@@ -2,6 +2,10 @@ import { readdirSync } from 'node:fs'
 import t from 'tap'
 import { EXAMPLE_ISSUERS } from '../../src/types/catalogue.js'
 import { runCli } from '../cli/fixtures/cli.js'
+import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+
+// The development PKIs here take their RSA keys from the test fixture (test/helpers/rsaKeys.ts).
+useFixtureRsaKeys()
 
 // `zhengzhao keys --help` names every file the command writes (the service key was once missing).
 t.test('keys --help names every file keys writes', async (t) => {
