@@ -5,14 +5,16 @@ import { join } from 'node:path'
 
 // The test helpers that make fixtures with the openssl command line (test PKIs, SM2 signatures,
 // seals) run it synchronously, hundreds of times a run. Started from the test process itself,
-// each run forks that process, which is large (hundreds of MB mapped): about 15 to 20 ms of its CPU
-// a fork, more than openssl's own work. So the commands go to one small shell per test process,
+// each run forks that process, which is large (hundreds of MB mapped): about 50 ms of CPU a fork,
+// the kernel's copy of its page tables and their teardown when the copy execs, more than
+// openssl's own work. So the commands go to one small shell per test process,
 // started on first use, which forks cheaply: the script goes into a file, its number down a named
 // pipe, and the shell answers on another with the number and the script's exit status. The test
 // process waits for that answer in a blocking read, as execFileSync waits for its child.
 //
 // When the test process exits, the shell reads the end of its pipe and exits too. If the shell
-// dies first, the read sees the end of the answers' pipe and the call throws.
+// dies first, the read sees the end of the answers' pipe and the call throws. (`sh` must start:
+// the first call waits for it to open the pipes.)
 
 const LOOP = `
 exec <"$1/requests" >"$1/answers"
