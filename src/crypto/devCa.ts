@@ -58,8 +58,8 @@ let rsaKeySource = generateRsaKey
 
 /**
  * Makes the development PKI take its RSA keys from `source` instead of generating them
- * (undefined: generate again). For the test suite, which makes a development PKI dozens of times
- * a run (test/helpers/rsaKeys.ts); a key of any other size or exponent is refused.
+ * (undefined: generate again). For the test suite, which makes a development PKI about fifteen
+ * times a run (test/helpers/rsaKeys.ts); a key of any other size or exponent is refused.
  */
 export function setRsaKeySource(source: RsaKeySource | undefined): void {
   rsaKeySource = source ?? generateRsaKey
