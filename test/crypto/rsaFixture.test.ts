@@ -1,12 +1,11 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { DEV_CA_PRIVATE_KEY_FILE, generateDevPki, setRsaKeySource } from '../../src/crypto/devCa.js'
-import { useFixtureRsaKeys } from '../helpers/rsaKeys.js'
+import { fixtureRsaKeyPems, useFixtureRsaKeys } from '../helpers/rsaKeys.js'
 
 // The fixture keys the development PKIs of the tests take (test/helpers/rsaKeys.ts).
 
-const pems = readFileSync(new URL('../fixtures/rsa-2048-keys.pem', import.meta.url), 'utf8').match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/g) ?? []
+const pems = fixtureRsaKeyPems()
 const spki = (pem: string) => createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' }).toString('base64')
 
 t.test('the fixture holds 64 distinct RSA-2048 keys with exponent 65537', async (t) => {

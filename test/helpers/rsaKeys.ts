@@ -17,8 +17,14 @@ let pems: string[] | undefined
 let next = 0
 let handedOut = 0
 
-function poolKey(): KeyObject | undefined {
+/** The fixture's keys, PEM, in the file's order. */
+export function fixtureRsaKeyPems(): string[] {
   pems ??= readFileSync(FILE, 'utf8').match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/g) ?? []
+  return pems
+}
+
+function poolKey(): KeyObject | undefined {
+  const pems = fixtureRsaKeyPems()
   if (handedOut >= pems.length) return undefined
   if (handedOut === 0) next = randomInt(pems.length)
   const pem = pems[next]!
