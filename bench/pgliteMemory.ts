@@ -25,7 +25,23 @@ import { PGlite } from '@electric-sql/pglite'
 import { pgliteOptions } from '../src/db/client.js'
 import { freePort, REPO } from './processes.js'
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, rows: { type: 'string', default: '200000' }, only: { type: 'string' }, service: { type: 'boolean', default: false } } })
+const USAGE = `Usage: npx tsx bench/pgliteMemory.ts [options]
+What the embedded database's memory is made of; each figure from a process of its own (medians
+of the runs, min-max in brackets). Writes nothing; prints a table.
+
+  --runs N        runs per scenario (default 3)
+  --rows N        rows of the loaded scenarios (default 200000)
+  --only TEXT     only the scenarios whose name contains TEXT
+  --service       measure the service instead: node dist/server.js on a fresh data folder, then
+                  reopened (run npm run build first); RSS when /readyz answers, and the peak of
+                  the service and its children (the first start's initdb runs in a child)
+  -h, --help      this text
+`
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, rows: { type: 'string', default: '200000' }, only: { type: 'string' }, service: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
+if (args.help) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
 const runs = Number(args.runs)
 const rows = Number(args.rows)
 
