@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { untapped } from '../helpers/untapped.js'
 
 // The real process: what a shell's `zhengzhao … | head -1` does, the reader gone before the
 // command writes. bin/zhengzhao.js runs dist/ or, in a checkout that changed, the sources.
@@ -9,7 +10,7 @@ const CERT_ID = '1.2.156.3005.2.11100000000013338W032.11330105002500287C.2025000
 
 function intoClosedPipe(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/zhengzhao.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(...untapped(process.execPath, ['bin/zhengzhao.js', ...args]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     // Closed before the process has even started: its first write to stdout meets EPIPE.
     child.stdout.destroy()
     let stderr = ''

@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { untapped } from '../helpers/untapped.js'
 
 // The README's Walkthrough, run as a newcomer runs it: every ```sh block marked
 // `<!-- walkthrough -->`, in order, in one bash (so the variables one block sets reach the next,
@@ -19,6 +20,8 @@ import t from 'tap'
 // - the URL: the README's one `http://127.0.0.1:3000` (the `export ZHENGZHAO_URL=…` line) is
 //   replaced by the port the server took; every other command must go through $ZHENGZHAO_URL,
 //   which the test checks by counting that URL.
+// The shell and the server start without tap's hooks (test/helpers/untapped.ts), so every command
+// runs as in a newcomer's terminal, where no test runner hooks node.
 // Each block must exit 0 under `set -eo pipefail` (stricter than a terminal: any failing command
 // fails its block), and its output must show what the README says it shows.
 
@@ -64,7 +67,7 @@ interface BlockRun {
 
 /** One bash for the whole walkthrough, as one terminal: each block is sourced in turn. */
 function shell(cwd: string, env: NodeJS.ProcessEnv) {
-  const bash = spawn('bash', ['--norc', '--noprofile'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] })
+  const bash = spawn(...untapped('bash', ['--norc', '--noprofile']), { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   let exited: number | null = null
@@ -106,7 +109,7 @@ function problemsIn(dir: string): Record<string, string> {
 function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env })
+    const child = spawn(...untapped(process.execPath, ['--import', 'tsx', 'src/server.ts']), { cwd: ROOT, env })
     let out = ''
     let err = ''
     child.stderr.on('data', (d: Buffer) => (err += d))

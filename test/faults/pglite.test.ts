@@ -6,6 +6,7 @@ import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { DATA_SCHEMA } from '../helpers/certs.js'
 import { LOCK_FILE } from '../../src/db/lock.js'
 import { seededDataDir } from '../helpers/database.js'
+import { untapped } from '../helpers/untapped.js'
 
 // Two processes on one embedded (PGlite) data folder: the real server and CLI, as child
 // processes. Before the lock, a second server started, both wrote, and half the acknowledged
@@ -34,7 +35,7 @@ interface Run {
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env })
+    const child = spawn(...untapped(process.execPath, args), { cwd: ROOT, env })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d))
@@ -46,7 +47,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
 /** Starts the real server; resolves with its port once it listens. */
 function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env })
+    const child = spawn(...untapped(process.execPath, ['--import', 'tsx', 'src/server.ts']), { cwd: ROOT, env })
     let out = ''
     let err = ''
     child.stderr.on('data', (d: Buffer) => (err += d))

@@ -8,6 +8,7 @@ import { noteVerifiersFromJwks, verifyCheckpoint } from '../../src/log/note.js'
 import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
 import { DATA_SCHEMA, HOLDER_ID } from '../helpers/certs.js'
 import { freePort } from '../helpers/net.js'
+import { untapped } from '../helpers/untapped.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const b64 = (s: string): Buffer => Buffer.from(s, 'base64')
@@ -54,9 +55,9 @@ t.test('WORKERS=2 on PostgreSQL: two worker processes share the port, the primar
   t.setTimeout(300_000)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(...untapped(process.execPath, ['--import', 'tsx', 'src/server.ts']), {
     cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', NODE_ENV: 'development', WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SM2_THREADS: '0', OFD_THREADS: '1' },
+    env: { ...process.env, NODE_ENV: 'development', WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SM2_THREADS: '0', OFD_THREADS: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''

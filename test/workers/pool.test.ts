@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
 import { createWorkerPool, threadStart, workerModule } from '../../src/workers/pool.js'
+import { untapped } from '../helpers/untapped.js'
 
 // The one piscina set-up both pools use: the worker module beside the caller, counts of tasks
 // and failures, threads started on demand and ended by close.
@@ -48,7 +49,7 @@ console.log(JSON.stringify(await p.run(null)))
 await p.destroy()
 `,
   })
-  const run = spawnSync(process.execPath, ['--max-old-space-size=256', '--enable-source-maps', '--import', 'tsx', fileURLToPath(start!)], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
+  const run = spawnSync(...untapped(process.execPath, ['--max-old-space-size=256', '--enable-source-maps', '--import', 'tsx', fileURLToPath(start!)]), { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' })
   t.equal(run.status, 0, run.stderr)
   t.match(JSON.parse(run.stdout || '[]'), ['--max-old-space-size=256', '--enable-source-maps'], 'the thread started, with the process\'s flags')
 })
