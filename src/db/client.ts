@@ -112,8 +112,9 @@ export function pgliteOptions(): { startParams: string[]; initDbStartParams: str
  * the first start's floor; initdb gets the same settings (they also land in postgresql.conf).
  * The child compiles PostgreSQL's WebAssembly with V8's baseline compiler only (Liftoff): its
  * optimising tier does not pay for itself in a process that lives a few seconds: initdb took
- * 5.8-8.2 s of CPU (3.6-5.1 s of wall) with it and 3.6-4.8 s (2.9-3.5 s) without, six runs each
- * on Node 20. A Node whose V8 lacks the flag warns on the child's stderr and runs initdb as before.
+ * 5.8-8.8 s of CPU (3.6-5.5 s of wall) with it and 3.6-5.8 s (2.9-4.7 s) without, eight runs each
+ * on Node 20 (docs/benchmarks.md, "The first start"). A Node whose V8 lacks the flag warns on the
+ * child's stderr and runs initdb as before.
  */
 async function initdbInChild(dataDir: string): Promise<void> {
   const script = `(await import('node:v8')).setFlagsFromString('--liftoff-only')

@@ -48,8 +48,8 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = {
   'test/cli/migrate.test.ts': 4.2,
   'test/certificates/batch.test.ts': 4.0,
   'test/certificates/ofdOnly.test.ts': 3.8,
-  'test/bench/help.test.ts': 3.7, // weighed once, alone: two tsx starts
   'test/verify/live.test.ts': 3.8,
+  'test/bench/help.test.ts': 3.7, // weighed once, alone: two tsx starts
   'test/audit/order.test.ts': 3.4,
   'test/certificates/document.test.ts': 3.2,
   'test/crypto/x509.test.ts': 3.1,
