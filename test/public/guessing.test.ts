@@ -2,7 +2,8 @@ import t from 'tap'
 import { newVerificationCode } from '../../src/public/codes.js'
 import { scanFixture } from './fixture.js'
 
-// Its own file: ten thousand requests take ten seconds alone, several times that on a busy machine.
+// Ten thousand requests: about ten seconds alone, the heaviest file of its shard after the property
+// test (test/shards/shard.ts weighs it so).
 t.test('10,000 random codes find nothing, among real ones', async (t) => {
   const f = await scanFixture(t)
   const real = new Set<string>()
