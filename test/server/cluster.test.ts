@@ -5,8 +5,6 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { hashLeaf, verifyInclusion } from '../../src/log/merkle.js'
 import { noteVerifiersFromJwks, verifyCheckpoint } from '../../src/log/note.js'
-import { bearer, randomCreditCode, randomTypeCode } from '../helpers/app.js'
-import { DATA_SCHEMA, HOLDER_ID } from '../helpers/certs.js'
 import { freePort } from '../helpers/net.js'
 import { untapped } from '../helpers/untapped.js'
 
@@ -53,6 +51,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 t.test('WORKERS=2 on PostgreSQL: two worker processes share the port, the primary appends the log for both, a dead worker is replaced, SIGTERM stops them all', { skip: process.env.DATABASE_URL ? false : 'needs PostgreSQL: run with DATABASE_URL (bash .ci/with-postgres)' }, async (t) => {
   t.setTimeout(300_000)
+  // Imported here: on PGlite this test skips, and the service's modules would cost the skipping
+  // process about 2 s of CPU.
+  const { bearer, randomCreditCode, randomTypeCode } = await import('../helpers/app.js')
+  const { DATA_SCHEMA, HOLDER_ID } = await import('../helpers/certs.js')
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const child = spawn(...untapped(process.execPath, ['--import', 'tsx', 'src/server.ts']), {
