@@ -55,10 +55,14 @@ export interface CertIdParseOptions {
  * @throws TypeError if `body` is empty or has characters other than `0-9` and `A-Z`.
  */
 export function certIdCheckChar(body: string): string {
-  if (!/^[0-9A-Z]+$/.test(body)) throw new TypeError('expected characters 0-9 and A-Z')
+  if (body.length === 0) throw new TypeError('expected characters 0-9 and A-Z')
   let p = 36
-  for (const c of body) {
-    const r = (p + BASE36.indexOf(c)) % 36
+  for (let i = 0; i < body.length; i++) {
+    // 0-9 are 48-57, A-Z 65-90: their values 0-35 by code unit, without a search.
+    const c = body.charCodeAt(i)
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 90 ? c - 55 : -1
+    if (v < 0) throw new TypeError('expected characters 0-9 and A-Z')
+    const r = (p + v) % 36
     p = (2 * (r === 0 ? 36 : r)) % 37
   }
   // The check x satisfies (p + x) mod 36 = 1.
@@ -116,8 +120,15 @@ export function parseCertId(input: string, opts: CertIdParseOptions = {}): CertI
   const problem = partProblem(id)
   if (problem !== undefined) return { ok: false, problem }
   const expected = certIdCheckChar(bodyOf(id))
-  if (check === expected) return { ok: true, value: { ...id, check, text: input } }
-  if (isExcepted(id.issuerCode, check, opts)) return { ok: true, value: { ...id, check, text: input, checkCharException: { expected, found: check } } }
+  // Written out rather than `{ ...id, check, text }`: on Node 20 a spread followed by more
+  // properties cost about 2 µs here, a third of the whole parse, and ingest parses each
+  // identifier several times.
+  const value: ParsedCertId = { typeCode, issuerCode, serial, version: id.version, check, text: input }
+  if (check === expected) return { ok: true, value }
+  if (isExcepted(id.issuerCode, check, opts)) {
+    value.checkCharException = { expected, found: check }
+    return { ok: true, value }
+  }
   return { ok: false, problem: 'CHECK_CHAR', expected }
 }
 

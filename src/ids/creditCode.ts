@@ -4,7 +4,17 @@
 export const CREDIT_CODE_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY'
 // 3^i mod 31: all non-zero modulo the prime 31, so every single substitution changes the sum.
 const WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] as const
-const CHARSET = /^[0-9A-HJ-NPQRTUWXY]*$/
+// Each character's value by its UTF-16 code unit (-1: not in the alphabet). A table, not a regular
+// expression and indexOf: an identifier at ingest checks two credit codes, thousands per second.
+const VALUE = new Int8Array(128).fill(-1)
+for (let i = 0; i < CREDIT_CODE_ALPHABET.length; i++) VALUE[CREDIT_CODE_ALPHABET.charCodeAt(i)] = i
+const valueOf = (code: number): number => (code < 128 ? VALUE[code]! : -1)
+
+/** True if every character of `s` is in the credit-code alphabet. */
+function inAlphabet(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (valueOf(s.charCodeAt(i)) < 0) return false
+  return true
+}
 
 export type CreditCodeProblem = 'LENGTH' | 'CHARSET' | 'CHECK_CHAR'
 
@@ -16,11 +26,16 @@ export type CreditCodeResult = { ok: true; value: string } | { ok: false; proble
  * @throws TypeError if `first17` is not 17 characters of the credit-code alphabet.
  */
 export function creditCodeCheckChar(first17: string): string {
-  if (first17.length !== 17 || !CHARSET.test(first17)) {
+  if (first17.length !== 17 || !inAlphabet(first17)) {
     throw new TypeError('expected 17 characters of the credit-code alphabet')
   }
+  return checkCharOf(first17)
+}
+
+/** The check character of the first 17 characters of `s`, all known to be in the alphabet. */
+function checkCharOf(s: string): string {
   let sum = 0
-  for (let i = 0; i < 17; i++) sum += CREDIT_CODE_ALPHABET.indexOf(first17[i]!) * WEIGHTS[i]!
+  for (let i = 0; i < 17; i++) sum += valueOf(s.charCodeAt(i)) * WEIGHTS[i]!
   return CREDIT_CODE_ALPHABET[(31 - (sum % 31)) % 31]!
 }
 
@@ -30,9 +45,9 @@ export function creditCodeCheckChar(first17: string): string {
  * → `CHARSET`; length other than 18 → `LENGTH`; wrong check character → `CHECK_CHAR`.
  */
 export function parseCreditCode(input: string): CreditCodeResult {
-  if (!CHARSET.test(input)) return { ok: false, problem: 'CHARSET' }
+  if (!inAlphabet(input)) return { ok: false, problem: 'CHARSET' }
   if (input.length !== 18) return { ok: false, problem: 'LENGTH' }
-  const expected = creditCodeCheckChar(input.slice(0, 17))
+  const expected = checkCharOf(input)
   if (expected !== input[17]) return { ok: false, problem: 'CHECK_CHAR', expected }
   return { ok: true, value: input }
 }
