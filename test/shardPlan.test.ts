@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { FILE_SECONDS, shardFiles, sharedFiles, soloFiles } from './shards/shard.js'
+import { FILE_SECONDS, shardFiles, sharedFiles, soloFiles, UNWEIGHED_SECONDS } from './shards/shard.js'
 
 // `npm test` runs each test file exactly once: in one of the shards, or alone because tap's
 // include names it (test/shards/shard.ts). A file left out of both would never run; a file in
@@ -43,7 +43,7 @@ t.test('the shards are cut by weight: every weighed file is a shared one, and th
   const shared = sharedFiles()
   t.same(Object.keys(FILE_SECONDS).filter((f) => !shared.includes(f)), [], 'no weight for a file that is gone or runs alone')
   const count = readdirSync(SHARDS_DIR).filter((f) => f.endsWith('.test.ts')).length
-  const seconds = Array.from({ length: count }, (_, i) => shardFiles(i, count).reduce((n, f) => n + (FILE_SECONDS[f] ?? 0.5), 0))
+  const seconds = Array.from({ length: count }, (_, i) => shardFiles(i, count).reduce((n, f) => n + (FILE_SECONDS[f] ?? UNWEIGHED_SECONDS), 0))
   const heaviest = Math.max(...Object.values(FILE_SECONDS))
   t.ok(Math.max(...seconds) - Math.min(...seconds) <= heaviest, `the shards' weights (${seconds.map((s) => s.toFixed(1)).join(', ')} s) differ by no more than the heaviest file's (${heaviest} s)`)
 })

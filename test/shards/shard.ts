@@ -36,48 +36,56 @@ export function sharedFiles(): string[] {
  * Seconds each file took in its shard, alone on this machine (`npx tap --reporter=tap
  * test/shards/shard-N.test.ts`: the file's subtest and its tests' times), for the files that took
  * 1.5 s or more, averaged over two weighings (one file moves by a second or more between runs of
- * the same code); the others averaged about half a second and count 0.5. Shards are cut by these,
- * so that they take about as long as each other: the run ends when its longest process does, and
- * dealing the files in turn had left one shard twice as long as another, running on alone at the
- * end. A file missing here, or weighed long ago, only makes the shards less even.
+ * the same code); the others averaged 0.6 s and count that. Last weighed on 2026-12-01 (each shard
+ * alone, twice); the first file of a shard also carries the shard's start (about 2 s). Shards are
+ * cut by these, so that they take about as long as each other: the run ends when its longest
+ * process does, and dealing the files in turn had left one shard twice as long as another,
+ * running on alone at the end. A file missing here, or weighed long ago, only makes the shards less even.
  */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/hostile/property.test.ts': 16.0, // weighed once, alone
-  'test/ofd/pool.test.ts': 12.0, // weighed once, alone
-  'test/public/guessing.test.ts': 10.0, // weighed once, alone
-  'test/audit/search.test.ts': 5.0,
-  'test/auth/auth.test.ts': 4.9,
-  'test/audit/events.test.ts': 4.4,
-  'test/cli/migrate.test.ts': 4.2,
-  'test/certificates/batch.test.ts': 4.0,
-  'test/certificates/ofdOnly.test.ts': 3.8,
-  'test/verify/live.test.ts': 3.8,
-  'test/bench/help.test.ts': 3.7, // weighed once, alone: two tsx starts
-  'test/audit/order.test.ts': 3.4,
-  'test/certificates/document.test.ts': 3.2,
-  'test/crypto/x509.test.ts': 3.1,
-  'test/ofd/hostile.test.ts': 3.1,
-  'test/log/merkle.test.ts': 3.0,
-  'test/crypto/sm2Pool.test.ts': 2.6,
-  'test/workers/pool.test.ts': 2.6,
-  'test/crypto/devCa.test.ts': 2.5,
-  'test/present/limits.test.ts': 2.5,
-  'test/cli/signSm2.test.ts': 2.4,
-  'test/openapi.test.ts': 2.4,
+  'test/hostile/property.test.ts': 20.7,
+  'test/ofd/pool.test.ts': 13.9,
+  'test/public/guessing.test.ts': 12.1,
+  'test/audit/events.test.ts': 5.7,
+  'test/auth/tokenType.test.ts': 5.7,
+  'test/certificates/certIdException.test.ts': 5.7,
+  'test/log/merkle.test.ts': 5.2,
+  'test/audit/order.test.ts': 4.6,
+  'test/certificates/ofdOnly.test.ts': 4.0,
+  'test/cli/migrate.test.ts': 4.0,
+  'test/verify/live.test.ts': 3.9,
+  'test/crypto/sm2Pool.test.ts': 3.8,
+  'test/crypto/x509.test.ts': 3.8,
+  'test/certificates/document.test.ts': 3.7,
+  'test/audit/indexes.test.ts': 3.5,
+  'test/cli/verifyOfd.test.ts': 3.3,
+  'test/certificates/batch.test.ts': 3.1,
+  'test/crypto/devCa.test.ts': 3.1,
+  'test/certificates/sm2.test.ts': 3.0,
+  'test/present/limits.test.ts': 3.0,
+  'test/db/snapshot.test.ts': 2.7,
+  'test/public/scan.test.ts': 2.7,
+  'test/certificates/sm2Batch.test.ts': 2.6,
+  'test/ofd/hostile.test.ts': 2.5,
+  'test/openapi.test.ts': 2.5,
+  'test/bench/help.test.ts': 2.4,
+  'test/workers/pool.test.ts': 2.4,
   'test/cli/push.test.ts': 2.3,
-  'test/certificates/certIdException.test.ts': 2.2,
-  'test/cli/verifyStatus.test.ts': 2.2,
-  'test/public/scan.test.ts': 2.2,
-  'test/cli/verify.test.ts': 2.0,
-  'test/cli/verifyOfd.test.ts': 2.0,
-  'test/db/snapshot.test.ts': 2.0,
-  'test/certificates/sm2.test.ts': 1.9,
-  'test/certificates/sm2Batch.test.ts': 1.9,
-  'test/certificates/push.test.ts': 1.8,
-  'test/db/lock.test.ts': 1.7,
-  'test/db/migrate.test.ts': 1.6,
+  'test/public/verify.test.ts': 2.2,
+  'test/verify/certIdWarning.test.ts': 2.1,
+  'test/certificates/push.test.ts': 2.0,
+  'test/cli/verifyStatus.test.ts': 2.0,
+  'test/db/lock.test.ts': 2.0,
+  'test/cli/signSm2.test.ts': 1.9,
+  'test/db/migrate.test.ts': 1.9,
+  'test/health/health.test.ts': 1.8,
+  'test/cli/pushOfd.test.ts': 1.7,
+  'test/cli/keys.test.ts': 1.6,
+  'test/certificates/ambiguous.test.ts': 1.5,
+  'test/log/appendNew.test.ts': 1.5,
+  'test/me/page.test.ts': 1.5,
 }
-const UNWEIGHED_SECONDS = 0.5
+export const UNWEIGHED_SECONDS = 0.6
 
 /**
  * Shard `index` of `count`: the files dealt heaviest first, each to the shard with the fewest
