@@ -36,11 +36,12 @@ export function sharedFiles(): string[] {
  * Seconds each file took in its shard, alone on this machine (`npx tap --reporter=tap
  * test/shards/shard-N.test.ts`: the file's subtest and its tests' times), for the files that took
  * 1.5 s or more, averaged over two weighings (one file moves by a second or more between runs of
- * the same code); the others averaged 0.6 s and count that. Last weighed on 2026-12-01 (each shard
- * alone, twice); the first file of a shard also carries the shard's start (about 2 s). Shards are
- * cut by these, so that they take about as long as each other: the run ends when its longest
- * process does, and dealing the files in turn had left one shard twice as long as another,
- * running on alone at the end. A file missing here, or weighed long ago, only makes the shards less even.
+ * the same code); the others averaged 0.6 s and count that. Last weighed on 2026-12-01 (each
+ * shard alone, twice); the first file of a shard also carries the shard's start (about 2 s).
+ * Shards are cut by these, so that they take about as long as each other: the run ends when its
+ * longest process does, and dealing the files in turn had left one shard twice as long as
+ * another, running on alone at the end. A file missing here, or weighed long ago, only makes the
+ * shards less even.
  */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
   'test/hostile/property.test.ts': 20.7,
