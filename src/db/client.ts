@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { PGlite, type QueryOptions } from '@electric-sql/pglite'
+import { PGlite, type QueryOptions, type Transaction } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
@@ -11,6 +11,7 @@ import { sql, type Placeholder, type SQL } from 'drizzle-orm'
 import type { DatabaseTimeouts } from '../config.js'
 import { boundedPool } from './bounded.js'
 import { lockDataDir } from './lock.js'
+import { namedStatements, type NamedStatements } from './pgliteNamed.js'
 import * as schema from './schema.js'
 import { watchedSocketFactory } from './watchdog.js'
 
@@ -164,13 +165,18 @@ function withoutTextParsers<O>(options: O): O {
   return oids.length === DRIZZLE_TEXT_TYPES.length && DRIZZLE_TEXT_TYPES.every((oid) => oid in parsers) ? { ...options, parsers: undefined } : options
 }
 
-/** What drizzle is given: the PGlite (or a transaction of it), whose statements drop drizzle's parsers. */
-function forDrizzle<T extends object>(client: T): T {
+/**
+ * What drizzle is given: the PGlite (or, `inTransaction`, a transaction of it), whose statements
+ * drop drizzle's parsers and run as named statements once used twice (src/db/pgliteNamed.ts).
+ */
+function forDrizzle<T extends object>(client: T, named: NamedStatements, inTransaction = false): T {
   return new Proxy(client, {
     get(target, key) {
       const value: unknown = Reflect.get(target, key, target)
-      if (key === 'query') return (text: string, params?: unknown[], options?: unknown) => (value as (...a: unknown[]) => unknown).call(target, text, params, withoutTextParsers(options))
-      if (key === 'transaction') return (fn: (tx: object) => unknown) => (value as (f: (tx: object) => unknown) => unknown).call(target, (tx: object) => fn(forDrizzle(tx)))
+      if (key === 'query')
+        return (text: string, params?: unknown[], options?: QueryOptions) =>
+          inTransaction ? named.queryIn(target as unknown as Transaction, text, params, withoutTextParsers(options)) : named.query(text, params, withoutTextParsers(options))
+      if (key === 'transaction') return (fn: (tx: object) => unknown) => (value as (f: (tx: object) => unknown) => unknown).call(target, (tx: object) => fn(forDrizzle(tx, named, true)))
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
     },
   })
@@ -194,7 +200,7 @@ async function openPglite(dataDir: string | undefined, given?: PGlite): Promise<
     throw err
   }
   const ownParsers: QueryOptions = { parsers: textForDrizzle(pg) }
-  const db = drizzlePglite(forDrizzle(pg), { schema }) as unknown as Db
+  const db = drizzlePglite(forDrizzle(pg, namedStatements(pg)), { schema }) as unknown as Db
   let sessionTail = Promise.resolve()
   return {
     kind: 'pglite',

@@ -68,6 +68,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = {
   'test/public/scan.test.ts': 2.7,
   'test/certificates/sm2Batch.test.ts': 2.6,
   'test/ofd/hostile.test.ts': 2.5,
+  'test/db/pgliteNamed.test.ts': 2.5,
   'test/openapi.test.ts': 2.5,
   'test/bench/help.test.ts': 2.4,
   'test/workers/pool.test.ts': 2.4,
