@@ -6,6 +6,7 @@ import { dirname } from 'node:path'
 import type { CpuShare } from './cpu.js'
 import type { BulkLoadResult, VerifyAloneResult } from './load.js'
 import type { Machine } from './machine.js'
+import { PERF_NODE_FLAGS, PERF_HZ, type PerfSummary } from './perf.js'
 import type { ProfileSummary } from './profile.js'
 import type { ScaleResult } from './scale.js'
 import type { OfdFigures } from './ofd.js'
@@ -44,6 +45,8 @@ export interface RunReport {
   targets: Target[]
   notes: string[]
   profile?: ProfileSummary[] | undefined
+  /** --perf: each scenario's on-CPU samples of the service process (bench/perf.ts). */
+  perf?: PerfSummary[] | undefined
   /** The certificates' signature algorithm (RS256 when absent: runs before --sm2 existed). */
   signAlg?: string | undefined
   /** --sm2: the pool's threads, one thread's verification rate, and the service key compared. */
@@ -71,7 +74,7 @@ function serviceCommand(variant: string): string {
   const words = variant.split(' ').filter(Boolean)
   const flags = words.filter((w) => w.startsWith('--'))
   const entry = words.includes('tsx') ? '--import tsx src/server.ts' : 'dist/server.js (compiled by tsc into a scratch folder)'
-  return ['node', ...(words.includes('profiled') ? ['--cpu-prof'] : []), ...flags, entry].join(' ')
+  return ['node', ...(words.includes('profiled') ? ['--cpu-prof'] : []), ...(words.includes('perf') ? PERF_NODE_FLAGS : []), ...flags, entry].join(' ')
 }
 
 const label = (r: Pick<RunReport, 'database' | 'rows' | 'variant'>) =>
@@ -186,6 +189,30 @@ export function categoryTable(r: RunReport, p: ProfileSummary): string {
   return [`| where the CPU went (each sample counted once) | share | ${unit} |`, '|---|---:|---:|', ...rows, `| all | 100 % | ${per === undefined ? '' : per.toFixed(0)} |`].join('\n')
 }
 
+/**
+ * Where the service process's CPU went in each scenario by perf's on-CPU samples (--perf): the
+ * main thread by kind of work, then the other threads by kind, each as a share of the process and
+ * of its CPU per request measured from /proc in the same run.
+ */
+export function perfTables(r: RunReport): string {
+  return (r.perf ?? [])
+    .filter((p) => p.samples > 0)
+    .map((p) => {
+      const per = serviceMicrosPerRequest(r, p.scenario)
+      const unit = p.scenario === 'bulk load' ? 'µs per certificate' : 'µs per request'
+      const main = p.mainSamples / p.samples
+      const row = (what: string, share: number) => `| ${what} | ${pct(share)} | ${per === undefined ? '' : (share * per).toFixed(0)} |`
+      const rows = [
+        ...p.categories.map((c) => row(`main thread: ${c.category}`, c.share * main)),
+        ...p.background.map((b) => row(`other threads: ${b.kind}`, b.share)),
+        `| all | 100 % | ${per === undefined ? '' : per.toFixed(0)} |`,
+      ]
+      const kernel = p.kernel.map((k) => `${k.kind} ${pct(k.share)}`).join(' · ')
+      return `**${p.scenario}** (${n0(p.samples)} on-CPU samples of the service process at ${PERF_HZ} Hz: its main thread ${pct(main)}, its other threads ${pct(1 - main)}). In the kernel, as a share of the main thread: ${kernel || 'none'}.\n\n| where the service's CPU went (perf) | share | ${unit} |\n|---|---:|---:|\n${rows.join('\n')}`
+    })
+    .join('\n\n')
+}
+
 /** Where the service's CPU went in each scenario (--profile). */
 export function profileTables(r: RunReport): string {
   return (r.profile ?? [])
@@ -217,7 +244,7 @@ ${resultsTable(r)}
 ${cpuTable(r)}
 
 ${targetsTable(r)}
-${r.log ? `\n${logTable(r)}\n` : ''}${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+${r.log ? `\n${logTable(r)}\n` : ''}${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.perf?.length ? `\n### Where the service's CPU goes (perf, on-CPU samples)\n\nEvery CPU recorded with \`perf record -a -g\` while the bench ran; the service's compiled code named through \`--perf-basic-prof\`. Only time on a CPU counts, the kernel's and every thread's included.\n\n${perfTables(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 }
 
 const SECTION = /<!-- bench-section (\S+) -->\n([\s\S]*?)<!-- \/bench-section -->\n?/g

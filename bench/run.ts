@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/run.ts [--rows 100000] [--holders N] [--pglite] [--duration 10] [--warmup 3]
 //                        [--connections 10] [--rounds 2] [--load-concurrency 4] [--no-write]
-//                        [--tsx] [--profile] [--node-flags "..."] [--quiet-wait 20] [--sm2]
+//                        [--tsx] [--profile] [--perf] [--node-flags "..."] [--quiet-wait 20] [--sm2]
 //                        [--ofd] [--ofd-files 200] [--ofd-pages 2] [--ofd-threads N]
 //
 // The service runs as compiled JavaScript, as the Docker image runs it; --tsx runs it from the
@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { killAllChildren, REPO } from './processes.js'
-import { cpuTable, logTable, ofdTable, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
+import { cpuTable, logTable, ofdTable, perfTables, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
 import { runSuite } from './suite.js'
 
 const { values: args } = parseArgs({
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     // The Docker image's heap cap (its NODE_OPTIONS): the service as it is deployed.
     'node-flags': { type: 'string', default: '--max-old-space-size=128' },
     profile: { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
     'quiet-wait': { type: 'string', default: '20' },
@@ -89,6 +90,12 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
   --profile             run the service under node --cpu-prof and report where its CPU went: each
                         scenario's CPU per request split by kind of work (access log, driver, HTTP,
                         token, validation, serialisation…), self time and the service's functions
+  --perf                record every CPU with Linux perf (needs perf: Debian's linux-perf, and root or
+                        kernel.perf_event_paranoid <= 0) and report each scenario's on-CPU samples of
+                        the service: its main thread by kind of work, the kernel's share by system
+                        call, its other threads (V8's compilers and garbage collector, libuv's pool).
+                        Unlike --profile, time a thread spends preempted is not counted. One process
+                        (WORKERS=1)
   --workers N           the service's WORKERS (processes, PostgreSQL only; default 1, so runs compare
                         with earlier ones); CPU and RSS then count every worker
   --pin                 separate machines, simulated (PostgreSQL only): taskset puts the service and
@@ -152,8 +159,8 @@ async function main(): Promise<void> {
   const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
-    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, pin: args.pin, workers: int('workers', args.workers, 1), nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
-    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.log ? `${logTable(report)}\n\n` : ''}${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, perf: args.perf, pin: args.pin, workers: int('workers', args.workers, 1), nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
+    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.log ? `${logTable(report)}\n\n` : ''}${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.perf ? `${perfTables(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)
       log(`wrote ${args.out}`)

@@ -14,6 +14,7 @@ import { cpuWindow, parentOf, type Pids } from './cpu.js'
 import { bulkLoad, verifyAlone } from './load.js'
 import { describeMachine } from './machine.js'
 import { compileService, rssBytes, sampleRss, startNode, type Child } from './processes.js'
+import { checkPerf, PERF_NODE_FLAGS, readPerf, startPerf, summarizePerf } from './perf.js'
 import { mainThreadProfiles, summarizeProfile } from './profile.js'
 import { medianOf, type RunReport } from './report.js'
 import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
@@ -30,6 +31,8 @@ export interface SuiteOptions {
   command: string
   compiled: boolean
   profile: boolean
+  /** Record every CPU with Linux perf and report each scenario's on-CPU samples of the service (bench/perf.ts). */
+  perf?: boolean | undefined
   /** Extra node flags for the service process (e.g. --max-old-space-size=128). */
   nodeFlags: string[]
   /** Worker threads generating the rows written with COPY. */
@@ -107,9 +110,14 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   log(`${machine.database}; ${rows} rows over ${holders} holders, ${apiRows} through the API`)
   const pgliteDir = databaseUrl ? undefined : scratchDir('zhengzhao-bench-', cleanups)
   const profileDir = o.profile ? scratchDir('zhengzhao-bench-prof-', cleanups) : undefined
+  if (o.perf && o.workers > 1) throw new Error('--perf records one service process: leave --workers out')
+  if (o.perf) checkPerf()
+  const perfFile = o.perf ? join(scratchDir('zhengzhao-bench-perf-', cleanups), 'perf.data') : undefined
   const distDir = o.compiled ? await compileService() : undefined
   if (distDir) cleanups.push(() => rmSync(distDir, { recursive: true, force: true }))
-  const serviceArgv = [...o.nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
+  // --perf: V8 writes /tmp/perf-<pid>.map, naming its compiled code, interpreted frames included.
+  const perfFlags = perfFile ? PERF_NODE_FLAGS : []
+  const serviceArgv = [...o.nodeFlags, ...perfFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(distDir ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
   const sm2 = o.sm2 ? { ...o.sm2, ...makeSm2Material(scratchDir('zhengzhao-bench-sm2-', cleanups)) } : undefined
   const pin = o.pin ? pinPlan() : undefined
   if (pin && !databaseUrl) throw new Error('--pin needs PostgreSQL: PGlite runs inside the service process')
@@ -118,8 +126,11 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   let serviceEnv = sm2 ? { ...baseEnv, SERVICE_KEYS: sm2.serviceKeyFile, SM2_THREADS: String(sm2.threads) } : baseEnv
   let service: Child | undefined
   let idleRssBytes = 0
+  const servicePids: number[] = []
   const startService = async () => {
     service = await startNode('service', serviceArgv, serviceEnv, '/readyz', distDir)
+    servicePids.push(service.pid)
+    if (perfFile) cleanups.push(() => rmSync(`/tmp/perf-${service!.pid}.map`, { force: true }))
     if (pin) await pinTree(pin.service, service.pid)
     await new Promise((r) => setTimeout(r, 1000))
     idleRssBytes = rssBytes(service.pid) ?? 0
@@ -153,6 +164,9 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const loaded = await signCertificates(signer, prefix, 0, apiRows, holders)
   const signSeconds = (performance.now() - t) / 1000
   log(`signed ${apiRows} certificates in ${signSeconds.toFixed(1)} s; bulk load…`)
+  const perfRecord = perfFile ? startPerf(perfFile) : undefined
+  if (perfRecord) cleanups.push(() => perfRecord.stop().catch(() => {}))
+  const bulkPid = service!.pid
   const loadRss = sampleRss(service!.pid)
   const loadCpu = cpuWindow(pids)
   const loadStartUs = Number(process.hrtime.bigint() / 1000n)
@@ -208,8 +222,10 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   await sanityCheck(service!.url, baseline.url, readerToken, syntheticHolder(loaded.holders[0]!))
 
   const measurements: Measurement[] = []
+  const scenarioPids = new Map<string, number>()
   const run = async (s: Scenario) => {
     log(`${s.name}…`)
+    scenarioPids.set(s.name, service!.pid)
     const m = await measure(s, { ...o.run, pids })
     log(`${s.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}; cores: service ${m.cpu.service.toFixed(2)}, postgres ${m.cpu.postgres.toFixed(2)}, baseline ${m.cpu.baseline.toFixed(2)}, autocannon ${m.cpu.loadGenerator.toFixed(2)}, others ${m.cpu.others.toFixed(2)}`)
     measurements.push(m)
@@ -277,6 +293,14 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     sm2Report = { threads: sm2.threads, perCore: perCore!, lookup: { sm2: medianOf(lookups).rps, ed25519: edLookup.rps }, verify: { sm2: verify.rps, ed25519: edVerify.rps } }
   }
 
+  let perf: RunReport['perf']
+  if (perfRecord && perfFile) {
+    await perfRecord.stop()
+    log('reading the perf record…')
+    const windows = [{ scenario: 'bulk load', pid: bulkPid, windowUs: bulkWindowUs }, ...measurements.filter((m) => !m.name.startsWith('baseline')).map((m) => ({ scenario: m.name, pid: scenarioPids.get(m.name)!, windowUs: m.windowUs }))]
+    perf = summarizePerf(readPerf(perfFile, servicePids), windows)
+  }
+
   let profile: RunReport['profile']
   if (profileDir) {
     // The profile is written when the service exits.
@@ -301,11 +325,11 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   ]
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
-    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', pin ? 'pinned' : '', o.workers > 1 ? `workers=${o.workers}` : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', ...o.nodeFlags].filter(Boolean).join(' '),
+    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', pin ? 'pinned' : '', o.workers > 1 ? `workers=${o.workers}` : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', o.perf ? 'perf' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,
-    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, signAlg: signer.alg, sm2: sm2Report, ofd, log: logFigures,
+    idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, perf, signAlg: signer.alg, sm2: sm2Report, ofd, log: logFigures,
   }
 }
 

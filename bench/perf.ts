@@ -1,0 +1,180 @@
+// With --perf the bench records every CPU with Linux perf while it runs, and says for the time
+// window of each scenario where the service process's CPU went: its main thread by kind of work
+// (the same CATEGORIES as --profile), the kernel's share of that thread by system call, and the
+// process's other threads (V8's compiler and garbage collector, libuv's pool) by what they ran.
+//
+// Why a second profiler: node --cpu-prof samples the main thread on a timer and records the stack
+// where the thread was when it next ran. On a machine whose cores the service shares with
+// PostgreSQL and the load generator, a thread that wakes another (a socket write to PostgreSQL,
+// a crypto job handed to libuv's pool) is often preempted inside that call, and the sample lands
+// there: the V8 profile of 2026-12-01 put 11-21 % of a request in `writeBuffer`, perf's on-CPU
+// samples 2.7-4.0 % in the kernel's socket writes. perf counts only time on a CPU, kernel
+// included, and every thread.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { categoryOf, type ProfileNode } from './profile.js'
+
+/** The service's node flags for --perf: a map of its compiled code, interpreted functions included. */
+export const PERF_NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack']
+
+/** Samples per second per CPU. */
+export const PERF_HZ = 499
+
+export interface PerfSample {
+  pid: number
+  tid: number
+  /** CLOCK_MONOTONIC, µs: the clock of process.hrtime, so of the bench's windows. */
+  timeUs: number
+  /** Leaf first: `symbol` and the object it lies in (`[kernel.kallsyms]`, `/usr/bin/node`, a perf map). */
+  frames: { symbol: string; dso: string }[]
+}
+
+export interface PerfSummary {
+  scenario: string
+  pid: number
+  /** On-CPU samples of the process in the window, every thread. */
+  samples: number
+  /** Of them, the main thread's. */
+  mainSamples: number
+  /** The main thread's samples by kind of work (CATEGORIES), largest first; shares of mainSamples. */
+  categories: { category: string; share: number }[]
+  /** The main thread's samples inside the kernel, by what it was doing; shares of mainSamples. */
+  kernel: { kind: string; share: number }[]
+  /** The other threads' samples by what they ran; shares of all samples. */
+  background: { kind: string; share: number }[]
+}
+
+/** Refuses early, with what to do, when perf cannot record every CPU here. */
+export function checkPerf(): void {
+  const r = spawnSync('perf', ['--version'], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) throw new Error('--perf needs Linux perf: on Debian, apt-get install linux-perf')
+}
+
+/** Starts `perf record` of every CPU into `file`; stop() ends it (SIGINT) and waits until the file is written. */
+export function startPerf(file: string): { stop(): Promise<void> } {
+  const child: ChildProcess = spawn('perf', ['record', '-a', '-g', '-k', 'monotonic', '-F', String(PERF_HZ), '-o', file, '--', 'sleep', '86400'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    async stop() {
+      child.kill('SIGINT')
+      const code = await exited
+      if (code !== 0 && code !== null && !/Captured and wrote/.test(stderr)) throw new Error(`perf record failed (${code}): ${stderr.slice(-500)}`)
+    },
+  }
+}
+
+/** `perf script` of `file`, the processes in `pids` only. */
+export function readPerf(file: string, pids: readonly number[]): PerfSample[] {
+  const r = spawnSync('perf', ['script', '-i', file, '--pid', pids.join(','), '-F', 'comm,pid,tid,time,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 2 ** 31 - 1 })
+  if (r.status !== 0) throw new Error(`perf script failed: ${r.stderr.slice(-500)}`)
+  return parsePerfScript(r.stdout)
+}
+
+/** Parses `perf script -F comm,pid,tid,time,ip,sym,dso` output. */
+export function parsePerfScript(text: string): PerfSample[] {
+  const samples: PerfSample[] = []
+  let current: PerfSample | undefined
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      if (current) samples.push(current)
+      current = undefined
+      continue
+    }
+    if (!/^\s/.test(line)) {
+      // "node 17944/17946 1796097437.487580: " (comm may hold spaces)
+      const m = /(\d+)\/(\d+)\s+(\d+)\.(\d+):\s*$/.exec(line)
+      if (!m) continue
+      current = { pid: Number(m[1]), tid: Number(m[2]), timeUs: Number(m[3]) * 1e6 + Number(m[4]!.padEnd(6, '0').slice(0, 6)), frames: [] }
+      continue
+    }
+    if (!current) continue
+    // "\t    7fc69e8884c4 JS:^getFullPath /path/resolve.js:71:21 (/tmp/perf-17944.map)"
+    const m = /^\s*[0-9a-f]+\s+(.*?)\s+\(([^()]*)\)\s*$/.exec(line)
+    if (m) current.frames.push({ symbol: m[1]!, dso: m[2]! })
+  }
+  if (current) samples.push(current)
+  return samples
+}
+
+/** A JavaScript frame of a perf map (`--perf-basic-prof`) as the V8 profiler names frames, or undefined. */
+export function jsFrame(symbol: string): ProfileNode['callFrame'] | undefined {
+  // "JS:*name /path/file.js:12:3", "JS:^ node:internal/streams/writable:460:16" (anonymous)
+  const m = /^JS:[*~^+-]?(.*?)\s*(\S+?)(?::\d+)*$/.exec(symbol)
+  if (!m) return undefined
+  const where = m[2]!
+  const url = where.startsWith('/') ? `file://${where}` : where
+  return { functionName: m[1] || '(anonymous)', url, lineNumber: 0 }
+}
+
+const GC = /v8::internal::(Heap::|Scavenger|ScavengerCollector|MarkCompactCollector|MinorMarkCompact|MinorMarkSweep|ConcurrentMarking|IncrementalMarking|Sweeper|MemoryAllocator::Unmapper|GCTracer)/
+const JIT = /v8::internal::(compiler::|maglev::|baseline::|Compiler::|OptimizingCompileDispatcher|Parser::|PreParser)|v8::internal::wasm::/
+
+function isKernel(f: { dso: string }): boolean {
+  return f.dso === '[kernel.kallsyms]' || f.dso.startsWith('[kernel')
+}
+
+const KERNEL_KINDS: [string, RegExp][] = [
+  ['writes (sockets, pipes, files)', /^(ksys_write|do_writev|vfs_writev?|__sys_send(to|msg)|sock_write_iter|tcp_sendmsg|pipe_write|unix_stream_sendmsg|__x64_sys_(write|writev|sendto|sendmsg))$/],
+  ['reads (sockets, pipes, files)', /^(ksys_read|do_readv|vfs_readv?|__sys_recv(from|msg)|sock_read_iter|tcp_recvmsg|pipe_read|unix_stream_recvmsg|__x64_sys_(read|readv|recvfrom|recvmsg))$/],
+  ['waiting for events (epoll)', /^(do_epoll_wait|ep_poll|__x64_sys_epoll_p?wait)$/],
+  ['futex (waking or waiting for a thread)', /futex/],
+  ['memory mappings', /^(do_mmap|vm_mmap_pgoff|__vm_munmap|do_madvise|do_mprotect_pkey|do_brk_flags|__x64_sys_(mmap|munmap|madvise|mprotect|brk))$/],
+  ['page faults', /page_fault|^handle_mm_fault$/],
+]
+
+/** What the kernel was doing for a sample whose leaf is in it, by the system call on its stack. */
+export function kernelKind(frames: PerfSample['frames']): string | undefined {
+  if (!frames[0] || !isKernel(frames[0])) return undefined
+  const symbols = frames.filter(isKernel).map((f) => f.symbol)
+  for (const [kind, re] of KERNEL_KINDS) if (symbols.some((s) => re.test(s))) return kind
+  return symbols.includes('do_syscall_64') ? 'other system calls' : 'interrupts and scheduling'
+}
+
+/** What a thread other than the main one ran. */
+export function backgroundKind(frames: PerfSample['frames']): string {
+  const symbols = frames.map((f) => f.symbol)
+  if (symbols.some((s) => GC.test(s))) return "V8's garbage collector (concurrent marking, sweeping, parallel scavenges)"
+  if (symbols.some((s) => JIT.test(s))) return "V8's compilers (optimising hot functions)"
+  if (symbols.some((s) => s.startsWith('JS:'))) return 'worker threads (JavaScript: SM2, OFD)'
+  if (symbols.some((s) => /^(uv_|node::ThreadPoolWork|worker$)/.test(s) || /node::crypto::|EVP_|ossl_|RSA_|ECDSA|ED25519/.test(s))) return "libuv's pool (crypto jobs, files, DNS)"
+  if (frames[0] && isKernel(frames[0])) return 'kernel (interrupts, scheduling)'
+  return 'other'
+}
+
+/** The kind of work of a main-thread sample: garbage collection first, then the JS stack's CATEGORIES. */
+export function mainCategory(frames: PerfSample['frames']): string {
+  if (frames.some((f) => GC.test(f.symbol))) return 'garbage collection'
+  const js = frames.map((f) => jsFrame(f.symbol)).filter((f): f is ProfileNode['callFrame'] => f !== undefined)
+  if (js.length === 0) return kernelKind(frames) ? 'kernel, no JavaScript on the stack (event loop, interrupts)' : 'other (Node internals, timers, microtask queue)'
+  return categoryOf(js)
+}
+
+const rank = <K extends string>(counts: Map<string, number>, total: number, key: K) =>
+  [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => ({ [key]: k, share: n / Math.max(1, total) }) as { [P in K]: string } & { share: number })
+
+/** Each window's samples of its process: main thread by kind of work and kernel call, other threads by kind. */
+export function summarizePerf(samples: readonly PerfSample[], windows: readonly { scenario: string; pid: number; windowUs: [number, number] }[]): PerfSummary[] {
+  return windows.map(({ scenario, pid, windowUs: [from, to] }) => {
+    const categories = new Map<string, number>()
+    const kernel = new Map<string, number>()
+    const background = new Map<string, number>()
+    let count = 0
+    let main = 0
+    for (const s of samples) {
+      if (s.pid !== pid || s.timeUs < from || s.timeUs > to) continue
+      count++
+      if (s.tid !== pid) {
+        const kind = backgroundKind(s.frames)
+        background.set(kind, (background.get(kind) ?? 0) + 1)
+        continue
+      }
+      main++
+      const category = mainCategory(s.frames)
+      categories.set(category, (categories.get(category) ?? 0) + 1)
+      const k = kernelKind(s.frames)
+      if (k) kernel.set(k, (kernel.get(k) ?? 0) + 1)
+    }
+    return { scenario, pid, samples: count, mainSamples: main, categories: rank(categories, main, 'category'), kernel: rank(kernel, main, 'kind'), background: rank(background, count, 'kind') }
+  })
+}

@@ -1,0 +1,101 @@
+import t from 'tap'
+import { backgroundKind, jsFrame, kernelKind, mainCategory, parsePerfScript, summarizePerf } from '../../bench/perf.js'
+import { perfTables, type RunReport } from '../../bench/report.js'
+import { committedPostgresRun } from '../helpers/benchData.js'
+
+// `perf script -F comm,pid,tid,time,ip,sym,dso` as perf 6 prints it for a service compiled into
+// the bench's scratch folder and run with --perf-basic-prof (bench/perf.ts).
+const MAP = '(/tmp/perf-100.map)'
+const DIST = '/tmp/zhengzhao-bench-dist-abc123/dist'
+const NM = '/work/main/node_modules'
+const SCRIPT = `node 100/100 5000.000100: 
+\t    ffffffff82010ddb tcp_sendmsg ([kernel.kallsyms])
+\t    ffffffff816ba3ec do_writev ([kernel.kallsyms])
+\t    ffffffff821ef691 do_syscall_64 ([kernel.kallsyms])
+\t           fde9d __GI___writev (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t          9d759c node::StreamBase::Writev (/usr/bin/node)
+\t    7fc69e863388 JS:*writeGeneric node:internal/stream_base_commons:148:22 ${MAP}
+\t    7fc69e863399 JS:*nextWrite ${NM}/postgres/src/connection.js:253:20 ${MAP}
+\t    7fc69e8633aa JS:^appendNewOnce ${DIST}/log/store.js:203:9 ${MAP}
+
+node 100/100 5000.000200: 
+\t    7fc69e8633bb JS:~ ${NM}/fastify/lib/reply.js:120:1 ${MAP}
+\t    7fc69e8633cc JS:*onSendEnd ${NM}/fastify/lib/reply.js:500:3 ${MAP}
+
+node 100/100 5000.000300: 
+\t          b50bdf v8::internal::Scavenger::ScavengeObject (/usr/bin/node)
+\t          b50bee v8::internal::Heap::CollectGarbage (/usr/bin/node)
+\t    7fc69e8633dd JS:*view ${DIST}/certificates/read.js:40:10 ${MAP}
+
+V8 DefaultWorke 100/101 5000.000400: 
+\t          b50c00 v8::internal::ConcurrentMarking::RunMajor (/usr/bin/node)
+
+node 100/102 5000.000500: 
+\t          b50c11 v8::internal::compiler::GraphReducer::Reduce (/usr/bin/node)
+\t          b50c22 v8::internal::OptimizingCompileDispatcher::CompileTask::Run (/usr/bin/node)
+
+node 100/103 5000.000600: 
+\t          17f59c5 EVP_DigestVerify (/usr/bin/node)
+\t          9dd4a6 node::crypto::SignJob::DoThreadPoolWork (/usr/bin/node)
+\t          9dd4b7 uv_work_done (/usr/bin/node)
+
+node 100/100 5000.000700: 
+\t    ffffffff82000000 do_epoll_wait ([kernel.kallsyms])
+\t    ffffffff821ef691 do_syscall_64 ([kernel.kallsyms])
+\t           fde9d epoll_wait (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t          9dd4c8 uv__io_poll (/usr/bin/node)
+
+node 200/200 5000.000800: 
+\t    7fc69e8633ee JS:*other ${DIST}/log/store.js:1:1 ${MAP}
+
+node 100/100 5009.000000: 
+\t    7fc69e8633ff JS:*late ${DIST}/log/store.js:1:1 ${MAP}
+`
+
+t.test('perf script output: samples, their threads, times and frames', async (t) => {
+  const samples = parsePerfScript(SCRIPT)
+  t.equal(samples.length, 9)
+  t.match(samples[0], { pid: 100, tid: 100, timeUs: 5000000100 })
+  t.equal(samples[0]!.frames.length, 8, 'every frame, leaf first')
+  t.same(samples[0]!.frames[0], { symbol: 'tcp_sendmsg', dso: '[kernel.kallsyms]' })
+  t.match(samples[3], { pid: 100, tid: 101 }, 'a thread whose name has a space')
+  t.same(jsFrame(`JS:*nextWrite ${NM}/postgres/src/connection.js:253:20`), { functionName: 'nextWrite', url: `file://${NM}/postgres/src/connection.js`, lineNumber: 0 })
+  t.same(jsFrame('JS:^ node:internal/streams/writable:460:16'), { functionName: '(anonymous)', url: 'node:internal/streams/writable', lineNumber: 0 })
+  t.equal(jsFrame('v8::internal::Heap::CollectGarbage'), undefined, 'a native frame is not JavaScript')
+})
+
+t.test('each sample in one kind: the main thread by its JavaScript, the kernel by its call, other threads by what they ran', async (t) => {
+  const [write, reply, gc, marking, compiler, crypto, epoll] = parsePerfScript(SCRIPT)
+  t.equal(mainCategory(write!.frames), 'access log (leaf, statement, checkpoint signature, proofs)', "the log's statement's socket write is the log's")
+  t.equal(kernelKind(write!.frames), 'writes (sockets, pipes, files)')
+  t.equal(mainCategory(reply!.frames), 'Fastify (routing, hooks, reply)')
+  t.equal(kernelKind(reply!.frames), undefined, 'no kernel frame, no kernel kind')
+  t.equal(mainCategory(gc!.frames), 'garbage collection', 'a collection wins over the code that allocated')
+  t.match(backgroundKind(marking!.frames), /garbage collector/)
+  t.match(backgroundKind(compiler!.frames), /compilers/)
+  t.match(backgroundKind(crypto!.frames), /libuv's pool/)
+  t.equal(mainCategory(epoll!.frames), 'kernel, no JavaScript on the stack (event loop, interrupts)')
+  t.equal(kernelKind(epoll!.frames), 'waiting for events (epoll)')
+})
+
+t.test('a window counts its process only, inside its times, and its shares add up', async (t) => {
+  const [summary] = summarizePerf(parsePerfScript(SCRIPT), [{ scenario: 'POST /v1/lookup', pid: 100, windowUs: [5000000000, 5001000000] }])
+  t.equal(summary!.samples, 7, 'not the other process, not the sample after the window')
+  t.equal(summary!.mainSamples, 4)
+  const sum = (xs: { share: number }[]) => xs.reduce((n, x) => n + x.share, 0)
+  t.equal(Math.round(sum(summary!.categories) * 1000), 1000, 'main-thread kinds add up to the main thread')
+  t.equal(Math.round((sum(summary!.background) + summary!.mainSamples / summary!.samples) * 1000), 1000, 'and with the other threads to the process')
+  t.same(summary!.kernel, [
+    { kind: 'writes (sockets, pipes, files)', share: 0.25 },
+    { kind: 'waiting for events (epoll)', share: 0.25 },
+  ])
+
+  const run = committedPostgresRun()
+  const lookup = run.measurements.find((m) => m.name.startsWith('POST /v1/lookup'))!
+  const report: RunReport = { ...run, perf: [{ ...summary!, scenario: lookup.name }] }
+  const table = perfTables(report)
+  const perRequest = (lookup.cpu.service / lookup.rps) * 1e6
+  t.match(table, `| all | 100 % | ${perRequest.toFixed(0)} |`, "the process's CPU per request from /proc")
+  t.match(table, `| main thread: access log (leaf, statement, checkpoint signature, proofs) | 14.3 % | ${((perRequest * 1) / 7).toFixed(0)} |`, 'a kind as a share of the whole process')
+  t.match(table, /its main thread 57\.1 %, its other threads 42\.9 %/)
+})
