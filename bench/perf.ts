@@ -110,6 +110,9 @@ export function jsFrame(symbol: string): ProfileNode['callFrame'] | undefined {
 const GC = /v8::internal::(Heap::|Scavenger|ScavengerCollector|MarkCompactCollector|MinorMarkCompact|MinorMarkSweep|ConcurrentMarking|IncrementalMarking|Sweeper|MemoryAllocator::Unmapper|GCTracer)/
 const JIT = /v8::internal::(compiler::|maglev::|baseline::|Compiler::|OptimizingCompileDispatcher|Parser::|PreParser)|v8::internal::wasm::/
 
+/** glibc's allocator: perf cannot walk past it to its caller (no frame pointers in libc). */
+const MALLOC = /^(malloc|_int_malloc|_int_free|free|cfree|__libc_free|__libc_malloc|realloc|_int_realloc|calloc|__libc_calloc|unlink_chunk.*|malloc_consolidate|tcache_.*)$/
+
 function isKernel(f: { dso: string }): boolean {
   return f.dso === '[kernel.kallsyms]' || f.dso.startsWith('[kernel')
 }
@@ -146,8 +149,12 @@ export function backgroundKind(frames: PerfSample['frames']): string {
 export function mainCategory(frames: PerfSample['frames']): string {
   if (frames.some((f) => GC.test(f.symbol))) return 'garbage collection'
   const js = frames.map((f) => jsFrame(f.symbol)).filter((f): f is ProfileNode['callFrame'] => f !== undefined)
-  if (js.length === 0) return kernelKind(frames) ? 'kernel, no JavaScript on the stack (event loop, interrupts)' : 'other (Node internals, timers, microtask queue)'
-  return categoryOf(js)
+  if (js.length > 0) return categoryOf(js)
+  // No JavaScript on the stack: Node's HTTP parser called from a socket read, or native code.
+  if (frames.some((f) => /^llhttp_|node::\(anonymous namespace\)::Parser::/.test(f.symbol))) return 'HTTP in Node (parsing, socket reads and writes)'
+  if (kernelKind(frames)) return 'kernel, no JavaScript on the stack (event loop, interrupts)'
+  if (frames[0] && MALLOC.test(frames[0].symbol) && frames.every((f) => !f.symbol.startsWith('node::') && !f.symbol.startsWith('v8::'))) return 'malloc and free, caller unknown (libc keeps no frame pointers)'
+  return 'other (Node internals, timers, microtask queue)'
 }
 
 const rank = <K extends string>(counts: Map<string, number>, total: number, key: K) =>

@@ -45,6 +45,14 @@ node 100/100 5000.000700:
 \t           fde9d epoll_wait (/usr/lib/x86_64-linux-gnu/libc.so.6)
 \t          9dd4c8 uv__io_poll (/usr/bin/node)
 
+node 100/100 5000.000710: 
+\t          123456 llhttp__internal_execute (/usr/bin/node)
+\t          123467 node::(anonymous namespace)::Parser::Execute (/usr/bin/node)
+\t          123478 node::LibuvStreamWrap::OnUvRead (/usr/bin/node)
+
+node 100/100 5000.000720: 
+\t           9a2b1 _int_malloc (/usr/lib/x86_64-linux-gnu/libc.so.6)
+
 node 200/200 5000.000800: 
 \t    7fc69e8633ee JS:*other ${DIST}/log/store.js:1:1 ${MAP}
 
@@ -54,7 +62,7 @@ node 100/100 5009.000000:
 
 t.test('perf script output: samples, their threads, times and frames', async (t) => {
   const samples = parsePerfScript(SCRIPT)
-  t.equal(samples.length, 9)
+  t.equal(samples.length, 11)
   t.match(samples[0], { pid: 100, tid: 100, timeUs: 5000000100 })
   t.equal(samples[0]!.frames.length, 8, 'every frame, leaf first')
   t.same(samples[0]!.frames[0], { symbol: 'tcp_sendmsg', dso: '[kernel.kallsyms]' })
@@ -65,7 +73,7 @@ t.test('perf script output: samples, their threads, times and frames', async (t)
 })
 
 t.test('each sample in one kind: the main thread by its JavaScript, the kernel by its call, other threads by what they ran', async (t) => {
-  const [write, reply, gc, marking, compiler, crypto, epoll] = parsePerfScript(SCRIPT)
+  const [write, reply, gc, marking, compiler, crypto, epoll, parser, malloc] = parsePerfScript(SCRIPT)
   t.equal(mainCategory(write!.frames), 'access log (leaf, statement, checkpoint signature, proofs)', "the log's statement's socket write is the log's")
   t.equal(kernelKind(write!.frames), 'writes (sockets, pipes, files)')
   t.equal(mainCategory(reply!.frames), 'Fastify (routing, hooks, reply)')
@@ -76,18 +84,20 @@ t.test('each sample in one kind: the main thread by its JavaScript, the kernel b
   t.match(backgroundKind(crypto!.frames), /libuv's pool/)
   t.equal(mainCategory(epoll!.frames), 'kernel, no JavaScript on the stack (event loop, interrupts)')
   t.equal(kernelKind(epoll!.frames), 'waiting for events (epoll)')
+  t.equal(mainCategory(parser!.frames), 'HTTP in Node (parsing, socket reads and writes)', "Node's HTTP parser, called from a socket read with no JavaScript above it")
+  t.equal(mainCategory(malloc!.frames), 'malloc and free, caller unknown (libc keeps no frame pointers)')
 })
 
 t.test('a window counts its process only, inside its times, and its shares add up', async (t) => {
   const [summary] = summarizePerf(parsePerfScript(SCRIPT), [{ scenario: 'POST /v1/lookup', pid: 100, windowUs: [5000000000, 5001000000] }])
-  t.equal(summary!.samples, 7, 'not the other process, not the sample after the window')
-  t.equal(summary!.mainSamples, 4)
+  t.equal(summary!.samples, 9, 'not the other process, not the sample after the window')
+  t.equal(summary!.mainSamples, 6)
   const sum = (xs: { share: number }[]) => xs.reduce((n, x) => n + x.share, 0)
   t.equal(Math.round(sum(summary!.categories) * 1000), 1000, 'main-thread kinds add up to the main thread')
   t.equal(Math.round((sum(summary!.background) + summary!.mainSamples / summary!.samples) * 1000), 1000, 'and with the other threads to the process')
   t.same(summary!.kernel, [
-    { kind: 'writes (sockets, pipes, files)', share: 0.25 },
-    { kind: 'waiting for events (epoll)', share: 0.25 },
+    { kind: 'writes (sockets, pipes, files)', share: 1 / 6 },
+    { kind: 'waiting for events (epoll)', share: 1 / 6 },
   ])
 
   const run = committedPostgresRun()
@@ -96,6 +106,6 @@ t.test('a window counts its process only, inside its times, and its shares add u
   const table = perfTables(report)
   const perRequest = (lookup.cpu.service / lookup.rps) * 1e6
   t.match(table, `| all | 100 % | ${perRequest.toFixed(0)} |`, "the process's CPU per request from /proc")
-  t.match(table, `| main thread: access log (leaf, statement, checkpoint signature, proofs) | 14.3 % | ${((perRequest * 1) / 7).toFixed(0)} |`, 'a kind as a share of the whole process')
-  t.match(table, /its main thread 57\.1 %, its other threads 42\.9 %/)
+  t.match(table, `| main thread: access log (leaf, statement, checkpoint signature, proofs) | 11.1 % | ${(perRequest / 9).toFixed(0)} |`, 'a kind as a share of the whole process')
+  t.match(table, /its main thread 66\.7 %, its other threads 33\.3 %/)
 })
