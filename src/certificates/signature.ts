@@ -29,9 +29,9 @@ export function keyWindowProblem(key: KeyRow, now: Date): string | undefined {
 
 /**
  * The signature was made by a registered key of this issuer whose window covers now, with an
- * algorithm pinned for certificates and allowed for that key. jose verifies over WebCrypto,
- * whose jobs run on libuv's thread pool, so a batch's signatures verify in parallel; SM2 is
- * checked in JavaScript (crypto/sm2.ts).
+ * algorithm pinned for certificates and allowed for that key. ES256, EdDSA, RS256 and PS256 are
+ * checked with node:crypto on this thread (crypto/jwsVerify.ts); SM2 in JavaScript (crypto/sm2.ts),
+ * on the SM2 worker threads when the app has them.
  */
 export async function checkSignature(jws: string, header: Record<string, unknown>, issuerCode: string, typeCode: string, ctx: SigningContext): Promise<{ problems: SigningProblem[] }> {
   const problems: SigningProblem[] = []

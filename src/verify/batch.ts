@@ -38,7 +38,7 @@ export interface BatchOptions {
   verifier: CertificateVerifier
   times: VerifyTimes
   maxBytes: number
-  /** Certificates in flight at once: jose verifies asynchronously on libuv's thread pool. */
+  /** Certificates in flight at once: their status queries, documents and SM2 checks overlap. */
   concurrency: number
   live?: LiveClient | undefined
   /** For .ofd files: what the bundle trusts, the largest file read (MAX_DOCUMENT_BYTES), and how many are held at once. */
