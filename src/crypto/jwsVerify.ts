@@ -1,7 +1,7 @@
 import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { MIN_RSA_BITS, type SigningAlgorithm } from './keys.js'
 import { sm2PublicKeyOf, type Sm2PublicKey } from './sm2.js'
-import { decodeBase64url, verifySm2Jws } from './sm2Jws.js'
+import { BASE64URL, decodeBase64url, verifySm2Jws } from './sm2Jws.js'
 
 export { decodeBase64url, verifySm2Jws } from './sm2Jws.js'
 
@@ -68,15 +68,14 @@ function verifierKey(id: string, publicKeyPem: string, alg: SigningAlgorithm): P
   return found
 }
 
-const BASE64URL_TEXT = /^[A-Za-z0-9_-]+$/
-
 /** An ES256, EdDSA, RS256 or PS256 compact JWS checked with `key` (see the module's comment). */
 export function verifyNodeJws(jws: string, alg: Exclude<SigningAlgorithm, 'SM2'>, key: KeyObject): boolean {
   const first = jws.indexOf('.')
   const second = jws.indexOf('.', first + 1)
   if (first <= 0 || second <= first + 1 || jws.indexOf('.', second + 1) !== -1) return false
   const headerText = jws.slice(0, first)
-  if (!BASE64URL_TEXT.test(headerText) || !BASE64URL_TEXT.test(jws.slice(first + 1, second))) return false
+  // Both parts are non-empty (the dots' places above); the alphabet is base64url's.
+  if (!BASE64URL.test(headerText) || !BASE64URL.test(jws.slice(first + 1, second))) return false
   const signature = decodeBase64url(jws.slice(second + 1))
   if (!signature) return false
   let header: unknown

@@ -3,7 +3,8 @@ import { sm2Verify, type Sm2PublicKey } from './sm2.js'
 // The SM2 JWS profile's checks, kept free of jose: the SM2 worker threads import this module
 // alone, so each thread does not load (and hold) a JOSE library it never uses.
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/
+/** The base64url alphabet only (RFC 4648 §5), no padding. */
+export const BASE64URL = /^[A-Za-z0-9_-]*$/
 
 /** Strict base64url: the alphabet only, no padding, and the canonical encoding of its bytes. */
 export function decodeBase64url(text: string): Buffer | undefined {

@@ -42,18 +42,6 @@ export interface NamedStatements {
   readonly size: number
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) length += p.length
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 /** The error as PGlite's `query` decorates it. */
 function decorated(err: unknown, text: string, params: unknown[], options: QueryOptions | undefined): unknown {
   if (err && typeof err === 'object' && 'code' in err) Object.assign(err, { query: text, params, queryOptions: options })
@@ -78,7 +66,7 @@ export function namedStatements(pg: PGlite, max = MAX_NAMED): NamedStatements {
 
   async function prepare(text: string): Promise<Prepared> {
     const name = `zz_named_${next++}`
-    const messages = (await pg.execProtocolStream(concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]), {
+    const messages = (await pg.execProtocolStream(Buffer.concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]), {
       syncToFs: false,
     })) as Message[]
     const entry: Prepared = {
@@ -93,7 +81,7 @@ export function namedStatements(pg: PGlite, max = MAX_NAMED): NamedStatements {
 
   async function forget(text: string, entry: Prepared): Promise<void> {
     prepared.delete(text)
-    await pg.execProtocolStream(concat([serialize.close({ type: 'S', name: entry.name }), serialize.sync()]), { syncToFs: false })
+    await pg.execProtocolStream(Buffer.concat([serialize.close({ type: 'S', name: entry.name }), serialize.sync()]), { syncToFs: false })
   }
 
   async function run(entry: Prepared, params: unknown[], options: QueryOptions | undefined): Promise<Results> {
@@ -104,7 +92,7 @@ export function namedStatements(pg: PGlite, max = MAX_NAMED): NamedStatements {
       const serializer = own?.[type] ?? serializers[type]
       return serializer ? serializer(value) : String(value)
     })
-    const messages = (await pg.execProtocolStream(concat([serialize.bind({ statement: entry.name, values }), serialize.execute({}), serialize.sync()]), {
+    const messages = (await pg.execProtocolStream(Buffer.concat([serialize.bind({ statement: entry.name, values }), serialize.execute({}), serialize.sync()]), {
       syncToFs: false,
       ...(options?.onNotice ? { onNotice: options.onNotice } : {}),
     })) as Message[]
