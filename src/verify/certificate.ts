@@ -45,7 +45,8 @@ const publicKey = (key: TrustKey) =>
 // the same algorithm and the same key (a kid is its key's RFC 7638 thumbprint, which keyChecks
 // checks against the PEM before the signature) verify again, so a certificate verified by its
 // identifier again and again is not checked again each time (the signature was about a fifth of
-// POST /v1/verify {id}'s CPU; an SM2 one is about 1 ms). Only a signature that verified is kept:
+// POST /v1/verify {id}'s CPU through jose; through node:crypto an RS256 one costs about 40 us, an
+// ES256 one about 150 us, an SM2 one about 1 ms). Only a signature that verified is kept:
 // "does not verify" can also mean that a worker thread failed, which the next try may not. Every
 // other check (key window, chain, status, validity) is made anew each time.
 const MAX_SIGNATURES = 10_000
