@@ -28,6 +28,22 @@ export function parentOf(pid: number): number | undefined {
   return procStat(pid)?.ppid
 }
 
+/** The live children of a process (a cluster primary's workers), with their stats. */
+function childStats(pid: number): [number, ProcStat][] {
+  const found: [number, ProcStat][] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const child = procStat(Number(entry))
+    if (child?.ppid === pid) found.push([Number(entry), child])
+  }
+  return found
+}
+
+/** The pids of a process's live children: the service's worker processes with --workers. */
+export function childrenOf(pid: number): number[] {
+  return childStats(pid).map(([child]) => child)
+}
+
 /** CPU seconds of a process and, with `tree`, of its live and reaped children. */
 function cpuSeconds(pid: number | undefined, tree = false): number {
   if (pid === undefined) return 0
@@ -36,11 +52,7 @@ function cpuSeconds(pid: number | undefined, tree = false): number {
   let ticks = self.own
   if (tree) {
     ticks += self.children
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      const child = procStat(Number(entry))
-      if (child?.ppid === pid) ticks += child.own
-    }
+    for (const [, child] of childStats(pid)) ticks += child.own
   }
   return ticks / TICKS_PER_SECOND
 }

@@ -28,19 +28,28 @@ export interface PerfSample {
   frames: { symbol: string; dso: string }[]
 }
 
+/**
+ * With `--workers`, which process of the service a sample is in: the primary (which appends the
+ * log for every worker) or one of the worker processes (which answer the requests). Absent for a
+ * service of one process.
+ */
+export type PerfRole = 'primary' | 'workers'
+
 export interface PerfSummary {
   scenario: string
   pid: number
-  /** On-CPU samples of the process in the window, every thread. */
+  /** With `--workers`: how many worker processes the window counted beside the primary. */
+  workers?: number | undefined
+  /** On-CPU samples of the process (with workers, of the primary and the workers) in the window, every thread. */
   samples: number
-  /** Of them, the main thread's. */
+  /** Of them, the main threads'. */
   mainSamples: number
-  /** The main thread's samples by kind of work (CATEGORIES), largest first; shares of mainSamples. */
-  categories: { category: string; share: number }[]
-  /** The main thread's samples inside the kernel, by what it was doing; shares of mainSamples. */
-  kernel: { kind: string; share: number }[]
+  /** The main threads' samples by kind of work (CATEGORIES), largest first; shares of mainSamples. */
+  categories: { category: string; share: number; role?: PerfRole | undefined }[]
+  /** The main threads' samples inside the kernel, by what it was doing; shares of mainSamples. */
+  kernel: { kind: string; share: number; role?: PerfRole | undefined }[]
   /** The other threads' samples by what they ran; shares of all samples. */
-  background: { kind: string; share: number }[]
+  background: { kind: string; share: number; role?: PerfRole | undefined }[]
 }
 
 /** Refuses early, with what to do, when perf cannot record every CPU here. */
@@ -157,31 +166,64 @@ export function mainCategory(frames: PerfSample['frames']): string {
   return 'other (Node internals, timers, microtask queue)'
 }
 
-const rank = <K extends string>(counts: Map<string, number>, total: number, key: K) =>
-  [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => ({ [key]: k, share: n / Math.max(1, total) }) as { [P in K]: string } & { share: number })
+const SEP = '\u0000'
 
-/** Each window's samples of its process: main thread by kind of work and kernel call, other threads by kind. */
-export function summarizePerf(samples: readonly PerfSample[], windows: readonly { scenario: string; pid: number; windowUs: [number, number] }[]): PerfSummary[] {
-  return windows.map(({ scenario, pid, windowUs: [from, to] }) => {
+/** Counts by (role, kind), largest first, as shares of `total`; a service of one process has no role. */
+function rank<K extends string>(counts: Map<string, number>, total: number, key: K): ({ [P in K]: string } & { share: number; role?: PerfRole })[] {
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => {
+      const [role, kind] = k.includes(SEP) ? (k.split(SEP) as [PerfRole, string]) : [undefined, k]
+      return { [key]: kind, share: n / Math.max(1, total), ...(role ? { role } : {}) } as { [P in K]: string } & { share: number; role?: PerfRole }
+    })
+}
+
+export interface PerfWindow {
+  scenario: string
+  /** The service process (with --workers, the primary). */
+  pid: number
+  /** With --workers: the worker processes, counted apart from the primary. */
+  workers?: readonly number[] | undefined
+  windowUs: [number, number]
+}
+
+/**
+ * Each window's samples of its process (and its worker processes): main threads by kind of work
+ * and kernel call, other threads by kind; with workers, each kind is counted per role.
+ */
+export function summarizePerf(samples: readonly PerfSample[], windows: readonly PerfWindow[]): PerfSummary[] {
+  return windows.map(({ scenario, pid, workers, windowUs: [from, to] }) => {
     const categories = new Map<string, number>()
     const kernel = new Map<string, number>()
     const background = new Map<string, number>()
+    const workerPids = new Set(workers ?? [])
+    const add = (counts: Map<string, number>, key: string) => counts.set(key, (counts.get(key) ?? 0) + 1)
     let count = 0
     let main = 0
     for (const s of samples) {
-      if (s.pid !== pid || s.timeUs < from || s.timeUs > to) continue
+      if (s.timeUs < from || s.timeUs > to) continue
+      const role: PerfRole | undefined = s.pid === pid ? (workers ? 'primary' : undefined) : workerPids.has(s.pid) ? 'workers' : undefined
+      if (s.pid !== pid && role === undefined) continue
+      const keyOf = (kind: string) => (role ? `${role}${SEP}${kind}` : kind)
       count++
-      if (s.tid !== pid) {
-        const kind = backgroundKind(s.frames)
-        background.set(kind, (background.get(kind) ?? 0) + 1)
+      if (s.tid !== s.pid) {
+        add(background, keyOf(backgroundKind(s.frames)))
         continue
       }
       main++
-      const category = mainCategory(s.frames)
-      categories.set(category, (categories.get(category) ?? 0) + 1)
+      add(categories, keyOf(mainCategory(s.frames)))
       const k = kernelKind(s.frames)
-      if (k) kernel.set(k, (kernel.get(k) ?? 0) + 1)
+      if (k) add(kernel, keyOf(k))
     }
-    return { scenario, pid, samples: count, mainSamples: main, categories: rank(categories, main, 'category'), kernel: rank(kernel, main, 'kind'), background: rank(background, count, 'kind') }
+    return {
+      scenario,
+      pid,
+      ...(workers ? { workers: workers.length } : {}),
+      samples: count,
+      mainSamples: main,
+      categories: rank(categories, main, 'category'),
+      kernel: rank(kernel, main, 'kind'),
+      background: rank(background, count, 'kind'),
+    }
   })
 }

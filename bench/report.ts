@@ -6,7 +6,7 @@ import { dirname } from 'node:path'
 import type { CpuShare } from './cpu.js'
 import type { BulkLoadResult, VerifyAloneResult } from './load.js'
 import type { Machine } from './machine.js'
-import { PERF_NODE_FLAGS, PERF_HZ, type PerfSummary } from './perf.js'
+import { PERF_NODE_FLAGS, PERF_HZ, type PerfRole, type PerfSummary } from './perf.js'
 import type { ProfileSummary } from './profile.js'
 import type { ScaleResult } from './scale.js'
 import type { OfdFigures } from './ofd.js'
@@ -202,13 +202,24 @@ export function perfTables(r: RunReport): string {
       const unit = p.scenario === 'bulk load' ? 'µs per certificate' : 'µs per request'
       const main = p.mainSamples / p.samples
       const row = (what: string, share: number) => `| ${what} | ${pct(share)} | ${per === undefined ? '' : (share * per).toFixed(0)} |`
+      // With --workers each kind is the primary's or the workers' (bench/perf.ts PerfRole).
+      const mainOf = (role: PerfRole | undefined) => (role === 'primary' ? "primary's main thread" : role === 'workers' ? "workers' main threads" : 'main thread')
+      const otherOf = (role: PerfRole | undefined) => (role === 'primary' ? "primary's other threads" : role === 'workers' ? "workers' other threads" : 'other threads')
       const rows = [
-        ...p.categories.map((c) => row(`main thread: ${c.category}`, c.share * main)),
-        ...p.background.map((b) => row(`other threads: ${b.kind}`, b.share)),
+        ...p.categories.map((c) => row(`${mainOf(c.role)}: ${c.category}`, c.share * main)),
+        ...p.background.map((b) => row(`${otherOf(b.role)}: ${b.kind}`, b.share)),
         `| all | 100 % | ${per === undefined ? '' : per.toFixed(0)} |`,
       ]
-      const kernel = p.kernel.map((k) => `${k.kind} ${pct(k.share)}`).join(' · ')
-      return `**${p.scenario}** (${n0(p.samples)} on-CPU samples of the service process at ${PERF_HZ} Hz: its main thread ${pct(main)}, its other threads ${pct(1 - main)}). In the kernel, as a share of the main thread: ${kernel || 'none'}.\n\n| where the service's CPU went (perf) | share | ${unit} |\n|---|---:|---:|\n${rows.join('\n')}`
+      // The largest kinds only: with --workers each kind comes twice, and a tail of 0.0 % says nothing.
+      const kernel = p.kernel
+        .filter((k) => k.share >= 0.001)
+        .slice(0, 8)
+        .map((k) => `${k.role ? `${k.role}: ` : ''}${k.kind} ${pct(k.share)}`)
+        .join(' · ')
+      const whose = p.workers
+        ? `the service's primary process and its ${p.workers} worker ${p.workers === 1 ? 'process' : 'processes'} at ${PERF_HZ} Hz: their main threads ${pct(main)}, their other threads ${pct(1 - main)}`
+        : `the service process at ${PERF_HZ} Hz: its main thread ${pct(main)}, its other threads ${pct(1 - main)}`
+      return `**${p.scenario}** (${n0(p.samples)} on-CPU samples of ${whose}). In the kernel, as a share of the main ${p.workers ? 'threads' : 'thread'}: ${kernel || 'none'}.\n\n| where the service's CPU went (perf) | share | ${unit} |\n|---|---:|---:|\n${rows.join('\n')}`
     })
     .join('\n\n')
 }

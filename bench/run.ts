@@ -94,8 +94,9 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
                         kernel.perf_event_paranoid <= 0) and report each scenario's on-CPU samples of
                         the service: its main thread by kind of work, the kernel's share by system
                         call, its other threads (V8's compilers and garbage collector, libuv's pool).
-                        Unlike --profile, time a thread spends preempted is not counted. One process
-                        (WORKERS=1)
+                        Unlike --profile, time a thread spends preempted is not counted. With
+                        --workers, the primary process (the log's appender) and the worker processes
+                        are counted apart
   --workers N           the service's WORKERS (processes, PostgreSQL only; default 1, so runs compare
                         with earlier ones); CPU and RSS then count every worker
   --pin                 separate machines, simulated (PostgreSQL only): taskset puts the service and

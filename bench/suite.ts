@@ -10,7 +10,7 @@ import postgres from 'postgres'
 import { readExampleSigningKey, signDevToken } from '../src/auth/devTokens.js'
 import { EXAMPLE_KEYS_DIR } from '../src/config.js'
 import { parseDataProtectionKeys } from '../src/crypto/dataProtection.js'
-import { cpuWindow, parentOf, type Pids } from './cpu.js'
+import { childrenOf, cpuWindow, parentOf, type Pids } from './cpu.js'
 import { bulkLoad, verifyAlone } from './load.js'
 import { describeMachine } from './machine.js'
 import { compileService, rssBytes, sampleRss, startNode, type Child } from './processes.js'
@@ -110,7 +110,6 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   log(`${machine.database}; ${rows} rows over ${holders} holders, ${apiRows} through the API`)
   const pgliteDir = databaseUrl ? undefined : scratchDir('zhengzhao-bench-', cleanups)
   const profileDir = o.profile ? scratchDir('zhengzhao-bench-prof-', cleanups) : undefined
-  if (o.perf && o.workers > 1) throw new Error('--perf records one service process: leave --workers out')
   if (o.perf) checkPerf()
   const perfFile = o.perf ? join(scratchDir('zhengzhao-bench-perf-', cleanups), 'perf.data') : undefined
   const distDir = o.compiled ? await compileService() : undefined
@@ -127,12 +126,19 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   let service: Child | undefined
   let idleRssBytes = 0
   const servicePids: number[] = []
+  // With --workers: the primary's worker processes (node:cluster forks them with its node flags).
+  const workerPids = new Map<number, number[]>()
   const startService = async () => {
     service = await startNode('service', serviceArgv, serviceEnv, '/readyz', distDir)
     servicePids.push(service.pid)
-    if (perfFile) cleanups.push(() => rmSync(`/tmp/perf-${service!.pid}.map`, { force: true }))
     if (pin) await pinTree(pin.service, service.pid)
     await new Promise((r) => setTimeout(r, 1000))
+    // By now every worker has been forked (the first one's answer made the service ready). A worker
+    // started later, after one died, is not counted: the bench's scenarios never kill one.
+    const workers = o.workers > 1 ? childrenOf(service.pid) : []
+    if (workers.length > 0) workerPids.set(service.pid, workers)
+    // --perf: V8 writes one map per process, the workers' included.
+    for (const pid of [service.pid, ...workers]) if (perfFile) cleanups.push(() => rmSync(`/tmp/perf-${pid}.map`, { force: true }))
     idleRssBytes = rssBytes(service.pid) ?? 0
     log(`service pid ${service.pid} on ${service.url}, RSS ${(idleRssBytes / 2 ** 20).toFixed(0)} MB when ready`)
   }
@@ -297,8 +303,9 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   if (perfRecord && perfFile) {
     await perfRecord.stop()
     log('reading the perf record…')
-    const windows = [{ scenario: 'bulk load', pid: bulkPid, windowUs: bulkWindowUs }, ...measurements.filter((m) => !m.name.startsWith('baseline')).map((m) => ({ scenario: m.name, pid: scenarioPids.get(m.name)!, windowUs: m.windowUs }))]
-    perf = summarizePerf(readPerf(perfFile, servicePids), windows)
+    const windowOf = (scenario: string, pid: number, windowUs: [number, number]) => ({ scenario, pid, workers: workerPids.get(pid), windowUs })
+    const windows = [windowOf('bulk load', bulkPid, bulkWindowUs), ...measurements.filter((m) => !m.name.startsWith('baseline')).map((m) => windowOf(m.name, scenarioPids.get(m.name)!, m.windowUs))]
+    perf = summarizePerf(readPerf(perfFile, [...servicePids, ...[...workerPids.values()].flat()]), windows)
   }
 
   let profile: RunReport['profile']

@@ -109,3 +109,38 @@ t.test('a window counts its process only, inside its times, and its shares add u
   t.match(table, `| main thread: access log (leaf, statement, checkpoint signature, proofs) | 11.1 % | ${(perRequest / 9).toFixed(0)} |`, 'a kind as a share of the whole process')
   t.match(table, /its main thread 66\.7 %, its other threads 33\.3 %/)
 })
+
+t.test('with --workers, the primary and the worker processes are counted apart, in one table', async (t) => {
+  // Process 100 is the primary (the log's appender), 200 a worker; 300 is not the service's.
+  const script = `${SCRIPT}
+node 300/300 5000.000810: 
+\t    7fc69e8633ee JS:*elsewhere ${DIST}/log/store.js:1:1 ${MAP}
+
+node 200/201 5000.000820: 
+\t          b50c00 v8::internal::ConcurrentMarking::RunMajor (/usr/bin/node)
+`
+  const [summary] = summarizePerf(parsePerfScript(script), [{ scenario: 'POST /v1/lookup', pid: 100, workers: [200], windowUs: [5000000000, 5001000000] }])
+  t.equal(summary!.workers, 1)
+  t.equal(summary!.samples, 11, "the primary's nine, the worker's two, not process 300's")
+  t.equal(summary!.mainSamples, 7)
+  t.match(summary!.categories, [{ role: 'primary' }], 'each kind is the primary or the workers')
+  t.ok(summary!.categories.some((c) => c.role === 'workers' && c.share === 1 / 7), "the worker's main thread")
+  t.ok(summary!.background.some((b) => b.role === 'workers' && /garbage collector/.test(b.kind)), "the worker's other thread")
+  t.ok(
+    summary!.kernel.every((k) => k.role === 'primary'),
+    "only the primary's samples were in the kernel",
+  )
+
+  const [single] = summarizePerf(parsePerfScript(script), [{ scenario: 'POST /v1/lookup', pid: 100, windowUs: [5000000000, 5001000000] }])
+  t.equal(single!.samples, 9, 'without workers, the worker is not counted')
+  t.notOk(single!.categories.some((c) => c.role), 'and no kind has a role')
+
+  const run = committedPostgresRun()
+  const lookup = run.measurements.find((m) => m.name.startsWith('POST /v1/lookup'))!
+  const table = perfTables({ ...run, perf: [{ ...summary!, scenario: lookup.name }] } as RunReport)
+  t.match(table, /of the service's primary process and its 1 worker process .*their main threads 63\.6 %/)
+  t.match(table, /\| workers' main threads: [^|]+\| 9\.1 % \|/, "the worker's main thread as a share of every process")
+  t.match(table, /\| workers' other threads: V8's garbage collector[^|]*\| 9\.1 % \|/)
+  t.match(table, /\| primary's main thread: access log[^|]*\| 9\.1 % \|/)
+  t.match(table, /as a share of the main threads: primary: writes/)
+})
