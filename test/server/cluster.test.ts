@@ -94,6 +94,12 @@ t.test('WORKERS=2 on PostgreSQL: two worker processes share the port, the primar
     return cp.ok && verifyInclusion(receipt.leafIndex, cp.checkpoint.size, hashLeaf(b64(receipt.leaf)), receipt.inclusionProof.map(b64), cp.checkpoint.root).ok
   })
   t.equal(proved.length, answers.length, "every answer's proof verifies against the checkpoint it carries")
+  // The whole receipt as an auditor checks it offline: the worker rebuilt its event from what the
+  // primary packed (src/cluster.ts unpackAppend), so the event must open the leaf's commitments.
+  const { verifyReceipt } = await import('../../src/verify/receipt.js')
+  const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as Parameters<typeof verifyReceipt>[1]
+  const opened = await Promise.all(answers.map(({ body }) => verifyReceipt(JSON.stringify(body), jwks).then(() => true, (err: Error) => err.message)))
+  t.same([...new Set(opened)], [true], "every answer's receipt verifies whole: checkpoint, inclusion, and the event opening its leaf")
 
   process.kill(workers[0]!, 'SIGKILL')
   const replaced = await until('a new worker', () => {
