@@ -11,6 +11,7 @@
 // samples 2.7-4.0 % in the kernel's socket writes. perf counts only time on a CPU, kernel
 // included, and every thread.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { categoryOf, type ProfileNode } from './profile.js'
 
 /** The service's node flags for --perf: a map of its compiled code, interpreted functions included. */
@@ -24,8 +25,8 @@ export interface PerfSample {
   tid: number
   /** CLOCK_MONOTONIC, µs: the clock of process.hrtime, so of the bench's windows. */
   timeUs: number
-  /** Leaf first: `symbol` and the object it lies in (`[kernel.kallsyms]`, `/usr/bin/node`, a perf map). */
-  frames: { symbol: string; dso: string }[]
+  /** Leaf first: `symbol` and the object it lies in (`[kernel.kallsyms]`, `/usr/bin/node`, a perf map), and its address. */
+  frames: { symbol: string; dso: string; ip?: number }[]
 }
 
 /**
@@ -99,11 +100,64 @@ export function parsePerfScript(text: string): PerfSample[] {
     }
     if (!current) continue
     // "\t    7fc69e8884c4 JS:^getFullPath /path/resolve.js:71:21 (/tmp/perf-17944.map)"
-    const m = /^\s*[0-9a-f]+\s+(.*?)\s+\(([^()]*)\)\s*$/.exec(line)
-    if (m) current.frames.push({ symbol: m[1]!, dso: m[2]! })
+    const m = /^\s*([0-9a-f]+)\s+(.*?)\s+\(([^()]*)\)\s*$/.exec(line)
+    // The address of compiled JavaScript (a perf map's frame), to name it again (renameJitFrames).
+    if (m) current.frames.push(/perf-\d+\.map$/.test(m[3]!) ? { symbol: m[2]!, dso: m[3]!, ip: parseInt(m[1]!, 16) } : { symbol: m[2]!, dso: m[3]! })
   }
   if (current) samples.push(current)
   return samples
+}
+
+/** One line of a perf map (`--perf-basic-prof`): code at [start, start + size) named `name`, and where the line ends in the file. */
+export interface PerfMapEntry {
+  start: number
+  size: number
+  name: string
+  end: number
+}
+
+/** A perf map's entries in the order V8 wrote them. */
+export function parsePerfMap(text: string): PerfMapEntry[] {
+  const entries: PerfMapEntry[] = []
+  let offset = 0
+  for (const line of text.split('\n')) {
+    const lineEnd = offset + Buffer.byteLength(line) + 1
+    const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line)
+    if (m) entries.push({ start: parseInt(m[1]!, 16), size: parseInt(m[2]!, 16), name: m[3]!, end: lineEnd })
+    offset = lineEnd
+  }
+  return entries
+}
+
+/**
+ * The samples' JavaScript frames named again from the perf map, the newest entry that covers each
+ * address and was written before `cutBytes` of the map (the map's size when the window closed).
+ *
+ * Why: V8 reuses code space. Code that was optimised, replaced or collected leaves its line in
+ * the append-only map, and newer code at the same addresses writes another; perf then names a
+ * frame after whichever covering line it picks, often dead code (a lookup's stack through
+ * `signCheckpoint`, `col` and `DataRow`). The newest line written before the window ended is
+ * the code that was there during it, unless it was replaced inside the window itself.
+ */
+export function renameJitFrames(samples: readonly PerfSample[], entries: readonly PerfMapEntry[], mapFile: string, cutBytes = Infinity): PerfSample[] {
+  const wanted = new Set<number>()
+  for (const s of samples) for (const f of s.frames) if (f.dso === mapFile && f.ip !== undefined) wanted.add(f.ip)
+  const ips = [...wanted].sort((a, b) => a - b)
+  const names = new Map<number, string>()
+  // Newest first: the first entry to cover an address names it.
+  for (let k = entries.length - 1; k >= 0 && names.size < ips.length; k--) {
+    const e = entries[k]!
+    if (e.end > cutBytes) continue
+    let lo = 0
+    let hi = ips.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (ips[mid]! < e.start) lo = mid + 1
+      else hi = mid
+    }
+    for (let i = lo; i < ips.length && ips[i]! < e.start + e.size; i++) if (!names.has(ips[i]!)) names.set(ips[i]!, e.name)
+  }
+  return samples.map((s) => ({ ...s, frames: s.frames.map((f) => (f.dso === mapFile && f.ip !== undefined && names.has(f.ip) ? { ...f, symbol: names.get(f.ip)! } : f)) }))
 }
 
 /** A JavaScript frame of a perf map (`--perf-basic-prof`) as the V8 profiler names frames, or undefined. */
@@ -176,6 +230,31 @@ function rank<K extends string>(counts: Map<string, number>, total: number, key:
       const [role, kind] = k.includes(SEP) ? (k.split(SEP) as [PerfRole, string]) : [undefined, k]
       return { [key]: kind, share: n / Math.max(1, total), ...(role ? { role } : {}) } as { [P in K]: string } & { share: number; role?: PerfRole }
     })
+}
+
+/** Where V8 writes the perf map of process `pid` (`--perf-basic-prof`). */
+export const perfMapOf = (pid: number): string => `/tmp/perf-${pid}.map`
+
+/** The size of each process's perf map now (0 if it has none yet): a window's cut for renameJitFrames. */
+export function perfMapBytes(pids: readonly number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, existsSync(perfMapOf(pid)) ? statSync(perfMapOf(pid)).size : 0]))
+}
+
+/**
+ * summarizePerf, each window's JavaScript frames first named again from its processes' perf maps
+ * as they stood when it closed (renameJitFrames; `mapBytes` by pid).
+ */
+export function summarizeNamed(samples: readonly PerfSample[], windows: readonly (PerfWindow & { mapBytes?: ReadonlyMap<number, number> | undefined })[]): PerfSummary[] {
+  const maps = new Map<number, PerfMapEntry[]>()
+  const mapOf = (pid: number) => {
+    if (!maps.has(pid)) maps.set(pid, existsSync(perfMapOf(pid)) ? parsePerfMap(readFileSync(perfMapOf(pid), 'utf8')) : [])
+    return maps.get(pid)!
+  }
+  return windows.flatMap((w) => {
+    let inWindow = samples.filter((s) => s.timeUs >= w.windowUs[0] && s.timeUs <= w.windowUs[1])
+    for (const pid of [w.pid, ...(w.workers ?? [])]) inWindow = renameJitFrames(inWindow, mapOf(pid), perfMapOf(pid), w.mapBytes?.get(pid))
+    return summarizePerf(inWindow, [w])
+  })
 }
 
 export interface PerfWindow {

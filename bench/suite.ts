@@ -14,7 +14,7 @@ import { childrenOf, cpuWindow, parentOf, type Pids } from './cpu.js'
 import { bulkLoad, verifyAlone } from './load.js'
 import { describeMachine } from './machine.js'
 import { compileService, rssBytes, sampleRss, startNode, type Child } from './processes.js'
-import { checkPerf, PERF_NODE_FLAGS, readPerf, startPerf, summarizePerf } from './perf.js'
+import { checkPerf, PERF_NODE_FLAGS, perfMapBytes, readPerf, startPerf, summarizeNamed } from './perf.js'
 import { mainThreadProfiles, summarizeProfile } from './profile.js'
 import { medianOf, type RunReport } from './report.js'
 import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
@@ -170,6 +170,8 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const loaded = await signCertificates(signer, prefix, 0, apiRows, holders)
   const signSeconds = (performance.now() - t) / 1000
   log(`signed ${apiRows} certificates in ${signSeconds.toFixed(1)} s; bulk load…`)
+  // --perf: each window's perf maps as they stood when it closed (bench/perf.ts renameJitFrames).
+  const windowMaps = new Map<string, Map<number, number>>()
   const perfRecord = perfFile ? startPerf(perfFile) : undefined
   if (perfRecord) cleanups.push(() => perfRecord.stop().catch(() => {}))
   const bulkPid = service!.pid
@@ -179,6 +181,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const bulk = await bulkLoad(service!.url, issuerToken, loaded.jws, o.run.batchSize, o.run.loadConcurrency)
   const bulkWindowUs: [number, number] = [loadStartUs, Number(process.hrtime.bigint() / 1000n)]
   const bulkCpu = loadCpu.stop()
+  if (perfFile) windowMaps.set('bulk load', perfMapBytes([bulkPid, ...(workerPids.get(bulkPid) ?? [])]))
   const bulkRssBytes = loadRss.stop()
   log(`bulk load: ${bulk.created} created in ${bulk.seconds.toFixed(1)} s (${bulk.perSecond.toFixed(0)}/s)`)
   if (bulk.created !== apiRows) throw new Error(`bulk load created ${bulk.created} of ${apiRows} (rejected or unchanged: ${bulk.rejected})`)
@@ -233,6 +236,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     log(`${s.name}…`)
     scenarioPids.set(s.name, service!.pid)
     const m = await measure(s, { ...o.run, pids })
+    if (perfFile) windowMaps.set(s.name, perfMapBytes([service!.pid, ...(workerPids.get(service!.pid) ?? [])]))
     log(`${s.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}; cores: service ${m.cpu.service.toFixed(2)}, postgres ${m.cpu.postgres.toFixed(2)}, baseline ${m.cpu.baseline.toFixed(2)}, autocannon ${m.cpu.loadGenerator.toFixed(2)}, others ${m.cpu.others.toFixed(2)}`)
     measurements.push(m)
     return m
@@ -303,9 +307,9 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   if (perfRecord && perfFile) {
     await perfRecord.stop()
     log('reading the perf record…')
-    const windowOf = (scenario: string, pid: number, windowUs: [number, number]) => ({ scenario, pid, workers: workerPids.get(pid), windowUs })
+    const windowOf = (scenario: string, pid: number, windowUs: [number, number]) => ({ scenario, pid, workers: workerPids.get(pid), windowUs, mapBytes: windowMaps.get(scenario) })
     const windows = [windowOf('bulk load', bulkPid, bulkWindowUs), ...measurements.filter((m) => !m.name.startsWith('baseline')).map((m) => windowOf(m.name, scenarioPids.get(m.name)!, m.windowUs))]
-    perf = summarizePerf(readPerf(perfFile, [...servicePids, ...[...workerPids.values()].flat()]), windows)
+    perf = summarizeNamed(readPerf(perfFile, [...servicePids, ...[...workerPids.values()].flat()]), windows)
   }
 
   let profile: RunReport['profile']

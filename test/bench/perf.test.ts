@@ -1,5 +1,5 @@
 import t from 'tap'
-import { backgroundKind, jsFrame, kernelKind, mainCategory, parsePerfScript, summarizePerf } from '../../bench/perf.js'
+import { backgroundKind, jsFrame, kernelKind, mainCategory, parsePerfMap, parsePerfScript, renameJitFrames, summarizePerf } from '../../bench/perf.js'
 import { perfTables, type RunReport } from '../../bench/report.js'
 import { committedPostgresRun } from '../helpers/benchData.js'
 
@@ -143,4 +143,34 @@ node 200/201 5000.000820:
   t.match(table, /\| workers' other threads: V8's garbage collector[^|]*\| 9\.1 % \|/)
   t.match(table, /\| primary's main thread: access log[^|]*\| 9\.1 % \|/)
   t.match(table, /as a share of the main threads: primary: writes/)
+})
+
+t.test("JavaScript frames are named from the perf map as it stood when the window closed, the newest line covering each address", async (t) => {
+  // V8 reuses code space: the append-only map holds dead code's lines beside the code now there.
+  const lines = [
+    '1000 100 JS:*dead /app/log/note.js:1:1', // collected; its space reused by the next line
+    '1000 80 JS:*live /app/log/store.js:2:2',
+    '3000 40 JS:*other /app/x.js:3:3',
+  ]
+  const cut = Buffer.byteLength(lines.join('\n') + '\n')
+  const later = 'fff0 40 JS:*afterwards /app/verify/repository.js:4:4' // written after the window closed
+  const map = parsePerfMap([...lines, later, ''].join('\n'))
+  t.same(map.map((e) => [e.start, e.size, e.name.split(' ')[0]]), [[0x1000, 0x100, 'JS:*dead'], [0x1000, 0x80, 'JS:*live'], [0x3000, 0x40, 'JS:*other'], [0xfff0, 0x40, 'JS:*afterwards']])
+  t.equal(map[2]!.end, cut, "a line's end is its byte offset in the file")
+  const file = '/tmp/perf-100.map'
+  const script = `node 100/100 5000.000100: 
+\t    1010 JS:*dead /app/log/note.js:1:1 (${file})
+\t    1090 JS:*dead /app/log/note.js:1:1 (${file})
+\t    10000 JS:*wrong /app/y.js:5:5 (${file})
+\t    b50bdf v8::internal::Heap::CollectGarbage (/usr/bin/node)
+
+`
+  const samples = parsePerfScript(script)
+  t.same(samples[0]!.frames.map((f) => f.ip), [0x1010, 0x1090, 0x10000, undefined], "the address of each frame of compiled JavaScript")
+  const [named] = renameJitFrames(samples, map, file, cut)
+  t.same(named!.frames.map((f) => f.symbol.split(' ')[0]), ['JS:*live', 'JS:*dead', 'JS:*wrong', 'v8::internal::Heap::CollectGarbage'], "the newest line covering each address names it; one written after the window does not; an address no line covers, and a native frame, keep perf's name")
+  const [uncut] = renameJitFrames(samples, map, file)
+  t.equal(uncut!.frames[2]!.symbol.split(' ')[0], 'JS:*afterwards', 'without a cut, the newest line of the whole map')
+  const [otherMap] = renameJitFrames(samples, map, '/tmp/perf-200.map', cut)
+  t.equal(otherMap!.frames[0]!.symbol.split(' ')[0], 'JS:*dead', "another process's map names none of this process's frames")
 })
