@@ -88,13 +88,20 @@ export function packAppend(r: NewEventsResult): PackedAppend {
 }
 
 /**
+ * An answer the worker cannot read is reported as a lost primary is (ECONNRESET, a database
+ * outage to the access log): its callers get 503, and the events, already appended, are not
+ * sent again one by one.
+ */
+const unreadable = (message: string): Error => Object.assign(new Error(message), { code: 'ECONNRESET' })
+
+/**
  * The worker's side: the events it sent, with what the primary made of them. The details go
  * through JSON as the primary's did (src/log/store.ts), so each entry is the one its leaf holds.
  */
 export function unpackAppend(events: readonly NewEvent[], p: PackedAppend): NewEventsResult {
   const bytes = buf(p.bytes)
   const checkpoint = checkpointOf(p.checkpoint)
-  if (events.length !== p.ids.length || p.leafLengths.length !== events.length || p.proofLengths.length !== events.length) throw new Error(`the primary answered for ${p.ids.length} events, ${events.length} were sent`)
+  if (events.length !== p.ids.length || p.leafLengths.length !== events.length || p.proofLengths.length !== events.length) throw unreadable(`the primary answered for ${p.ids.length} events, ${events.length} were sent`)
   let at = SALT_BYTES * events.length
   const leaves = p.leafLengths.map((n) => bytes.subarray(at, (at += n)))
   const leavesOf = events.map((e, i): AppendedLeaf => {
@@ -102,7 +109,7 @@ export function unpackAppend(events: readonly NewEvent[], p: PackedAppend): NewE
     const entry = { ...e, at: p.at, details: JSON.parse(JSON.stringify(e.details ?? {})) as unknown, id: p.ids[i]!, leafIndex: p.first + i, salt: bytes.subarray(SALT_BYTES * i, SALT_BYTES * (i + 1)) }
     return { entry, leaf: leaves[i]!, proof, checkpoint }
   })
-  if (at !== bytes.length) throw new Error(`the primary's answer holds ${bytes.length} bytes, ${at} were read`)
+  if (at !== bytes.length) throw unreadable(`the primary's answer holds ${bytes.length} bytes, ${at} were read`)
   return { ids: p.ids, leaves: leavesOf, checkpoint, pendingSeen: p.pendingSeen }
 }
 
