@@ -281,8 +281,9 @@ export function summarizePerf(samples: readonly PerfSample[], windows: readonly 
     let main = 0
     for (const s of samples) {
       if (s.timeUs < from || s.timeUs > to) continue
-      const role: PerfRole | undefined = s.pid === pid ? (workers ? 'primary' : undefined) : workerPids.has(s.pid) ? 'workers' : undefined
-      if (s.pid !== pid && role === undefined) continue
+      const primary = s.pid === pid
+      if (!primary && !workerPids.has(s.pid)) continue
+      const role: PerfRole | undefined = workers ? (primary ? 'primary' : 'workers') : undefined
       const keyOf = (kind: string) => (role ? `${role}${SEP}${kind}` : kind)
       count++
       if (s.tid !== s.pid) {

@@ -14,7 +14,7 @@ import { childrenOf, cpuWindow, parentOf, type Pids } from './cpu.js'
 import { bulkLoad, verifyAlone } from './load.js'
 import { describeMachine } from './machine.js'
 import { compileService, rssBytes, sampleRss, startNode, type Child } from './processes.js'
-import { checkPerf, PERF_NODE_FLAGS, perfMapBytes, readPerf, startPerf, summarizeNamed } from './perf.js'
+import { checkPerf, PERF_NODE_FLAGS, perfMapBytes, perfMapOf, readPerf, startPerf, summarizeNamed } from './perf.js'
 import { mainThreadProfiles, summarizeProfile } from './profile.js'
 import { medianOf, type RunReport } from './report.js'
 import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
@@ -138,7 +138,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     const workers = o.workers > 1 ? childrenOf(service.pid) : []
     if (workers.length > 0) workerPids.set(service.pid, workers)
     // --perf: V8 writes one map per process, the workers' included.
-    for (const pid of [service.pid, ...workers]) if (perfFile) cleanups.push(() => rmSync(`/tmp/perf-${pid}.map`, { force: true }))
+    for (const pid of [service.pid, ...workers]) if (perfFile) cleanups.push(() => rmSync(perfMapOf(pid), { force: true }))
     idleRssBytes = rssBytes(service.pid) ?? 0
     log(`service pid ${service.pid} on ${service.url}, RSS ${(idleRssBytes / 2 ** 20).toFixed(0)} MB when ready`)
   }
