@@ -23,6 +23,8 @@ export interface RunReport {
   database: 'postgres' | 'pglite'
   /** '' for the plain run (compiled, the image's flags); 'tsx', 'profiled' or node flags otherwise (each its own section). */
   variant: string
+  /** PostgreSQL connections per service process (absent: runs before DB_POOL_SIZE, which had 10). */
+  poolSize?: number | undefined
   rows: number
   holders: number
   apiRows: number
@@ -246,7 +248,7 @@ function section(r: RunReport): string {
 - Date: ${r.date}
 - Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; ${m.database}. Shared and noisy: the service, the baseline, the database and autocannon all run on these ${m.cpus} cores.
 - Command: \`${r.command}\`
-- Service: \`${serviceCommand(r.variant)}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? ', PostgreSQL pool of 10' : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
+- Service: \`${serviceCommand(r.variant)}\`, NODE_ENV=development (keys.example/), LOG_LEVEL=warn, RATE_LIMIT_MAX=0${r.database === 'postgres' ? `, PostgreSQL pool of ${r.poolSize ?? 10}${r.variant.includes('workers=') ? ' per worker' : ''}` : ''}. RSS ${mb(r.idleRssBytes)} when ready, ${mb(r.bulkRssBytes)} peak during the bulk load.
 - Data: ${n0(r.rows)} certificates over ${n0(r.holders)} synthetic holders; ${n0(r.apiRows)} signed (${r.signAlg ?? 'RS256'}, ${r.signSeconds.toFixed(0)} s) and pushed through the API.${extra}${r.sm2 ? `\n- SM2: the bench issuer's key is SM2, certified SM2-with-SM3 by the development SM2 root with the openssl CLI; the service signs the log's checkpoints with an SM2 service key (SERVICE_KEYS), then runs lookup and verify again with the Ed25519 one; SM2_THREADS=${r.sm2.threads}.` : ''}
 - Scenarios: ${r.options.connections} connections, ${r.options.warmupSeconds} s warm-up (dropped), then ${r.options.durationSeconds} s measured; baseline and lookup alternate for ${r.options.rounds} round(s). Latencies are per response, 2xx only.
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
 import { readExampleSigningKey, signDevToken } from '../src/auth/devTokens.js'
-import { EXAMPLE_KEYS_DIR } from '../src/config.js'
+import { defaultPoolSize, EXAMPLE_KEYS_DIR } from '../src/config.js'
 import { parseDataProtectionKeys } from '../src/crypto/dataProtection.js'
 import { childrenOf, cpuWindow, parentOf, type Pids } from './cpu.js'
 import { bulkLoad, verifyAlone } from './load.js'
@@ -120,7 +120,9 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const sm2 = o.sm2 ? { ...o.sm2, ...makeSm2Material(scratchDir('zhengzhao-bench-sm2-', cleanups)) } : undefined
   const pin = o.pin ? pinPlan() : undefined
   if (pin && !databaseUrl) throw new Error('--pin needs PostgreSQL: PGlite runs inside the service process')
-  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', WORKERS: String(o.workers), ...(o.ofd ? { OFD_THREADS: String(o.ofd.threads) } : {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
+  // The service's pool, as its config would choose it; said in the report (DB_POOL_SIZE in the bench's environment wins).
+  const poolSize = Number(process.env.DB_POOL_SIZE) || defaultPoolSize(o.workers)
+  const baseEnv: Record<string, string> = { NODE_ENV: 'development', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', WORKERS: String(o.workers), DB_POOL_SIZE: String(poolSize), ...(o.ofd ? { OFD_THREADS: String(o.ofd.threads) } : {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: pgliteDir!, DATABASE_URL: '' }) }
   // SM2: the service signs the log's checkpoints with an SM2 key and checks SM2 signatures on its worker pool.
   let serviceEnv = sm2 ? { ...baseEnv, SERVICE_KEYS: sm2.serviceKeyFile, SM2_THREADS: String(sm2.threads) } : baseEnv
   let service: Child | undefined
@@ -276,8 +278,8 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const verify = await run({ name: `POST /v1/verify {id}${keyTag}`, url: service!.url, path: '/v1/verify', headers: auth(readerToken), body: verifyBody })
 
   // One fresh certificate per push: enough for a rate above verify's (a push does more), signed ahead.
-  const poolSize = Math.ceil(Math.max(2000, verify.rps * 1.5) * (o.run.durationSeconds + o.run.warmupSeconds))
-  const fresh = await signCertificates(signer, prefix, rows, poolSize, holders)
+  const freshCount = Math.ceil(Math.max(2000, verify.rps * 1.5) * (o.run.durationSeconds + o.run.warmupSeconds))
+  const fresh = await signCertificates(signer, prefix, rows, freshCount, holders)
   let next = 0
   await run({ name: 'POST /v1/certificates (one at a time)', url: service!.url, path: '/v1/certificates', headers: auth(issuerToken), body: () => JSON.stringify({ certificate: fresh.jws[next++ % fresh.jws.length] }) })
   const notes: string[] = []
@@ -336,6 +338,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   ]
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
+    poolSize,
     variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', pin ? 'pinned' : '', o.workers > 1 ? `workers=${o.workers}` : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', o.perf ? 'perf' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),

@@ -19,7 +19,8 @@ export interface Config {
   env: 'development' | 'production' | 'test'
   host: string
   port: number
-  database: { url: string | undefined; dataDir: string; timeouts: DatabaseTimeouts }
+  /** poolSize: connections per process on PostgreSQL (DB_POOL_SIZE; default defaultPoolSize(workers)). */
+  database: { url: string | undefined; dataDir: string; poolSize: number; timeouts: DatabaseTimeouts }
   logLevel: string
   bodyLimit: number
   /** Longest a client may take to send a whole request, headers and body, in ms (0: no limit). */
@@ -96,6 +97,17 @@ function publicBaseUrl(value: string | undefined, problems: string[]): string {
     return raw
   }
   return url.href.replace(/\/+$/, '')
+}
+
+/**
+ * Connections per worker process when DB_POOL_SIZE is unset: the workers share 80 of
+ * PostgreSQL's default 100 (max_connections, 3 of them reserved for superusers), so a machine of
+ * many cores does not open more than the server accepts (16 workers of 10 would ask for 160 and
+ * see "too many clients" under load). At most 10 each, as before, and at least 2.
+ */
+export const POOL_BUDGET = 80
+export function defaultPoolSize(workers: number): number {
+  return Math.max(2, Math.min(10, Math.floor(POOL_BUDGET / workers)))
 }
 
 export async function loadConfig(env: Env = process.env, cwd = process.cwd()): Promise<Config> {
@@ -193,6 +205,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
   if (production && exampleService) problems.push('SERVICE_KEYS uses the development key from keys.example/: refusing to start with NODE_ENV=production')
   const usingExampleKeys = exampleTokenKeys || exampleAnchors || exampleProtection || exampleService
 
+  const workers = int('WORKERS', url ? availableParallelism() : 1, 1, 256)
   const config: Config = {
     env: nodeEnv as Config['env'],
     host: env.HOST ?? '127.0.0.1',
@@ -200,6 +213,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     database: {
       url,
       dataDir: resolve(cwd, env.DATA_DIR ?? './data'),
+      poolSize: int('DB_POOL_SIZE', defaultPoolSize(workers), 1, 1000),
       timeouts: {
         connectMs: int('DB_CONNECT_TIMEOUT_MS', 2000, 100, 60_000),
         statementMs: int('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
@@ -228,7 +242,7 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
     maxCertificateBytes: int('MAX_CERTIFICATE_BYTES', 64 * 1024, 1024, 1024 * 1024),
     maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sm2Threads: int('SM2_THREADS', availableParallelism(), 0, 256),
-    workers: int('WORKERS', url ? availableParallelism() : 1, 1, 256),
+    workers,
     ofdThreads: int('OFD_THREADS', availableParallelism(), 0, 256),
     publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL, problems),
     // The bound: a QR on a phone is good for five minutes at most, so one photographed over a shoulder soon dies.

@@ -73,3 +73,15 @@ t.test('the Merkle log figures appear when a run has them, and a run from before
   t.match(table, /a backlog of 20,000 events .* 2\.50 s: \*\*8,000 events\/s\*\*/)
   t.notMatch(logTable({ ...real, log: { sizeBefore: 0, sizeAfter: 10, lookupSeconds: 1, appendedPerSecond: 10 } }), /backlog/, 'no backlog on PGlite')
 })
+
+t.test('the report says the pool the service ran with, per worker with --workers, and 10 for runs from before DB_POOL_SIZE', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zhengzhao-report-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'benchmarks.md')
+  writeReport(file, { ...real, poolSize: undefined, variant: '' })
+  writeReport(file, { ...real, poolSize: 5, variant: 'workers=16' })
+  const text = readFileSync(file, 'utf8')
+  const sectionOf = (key: string) => text.slice(text.indexOf(`<!-- bench-section ${key} -->`)).split('<!-- /bench-section -->')[0]!
+  t.match(sectionOf(`postgres-${real.rows}`), 'PostgreSQL pool of 10.')
+  t.match(sectionOf(`postgres-${real.rows}-workers=16`), 'PostgreSQL pool of 5 per worker.')
+})

@@ -111,3 +111,15 @@ t.test('database and request time bounds: defaults, and every malformed one name
   for (const name of ['DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'DB_LOCK_TIMEOUT_MS', 'REQUEST_TIMEOUT_MS']) t.ok(problems.some((p) => p.startsWith(name)), `${name} is named`)
   t.equal((await loadConfig({ REQUEST_TIMEOUT_MS: '0' })).requestTimeoutMs, 0, '0 disables the request timeout')
 })
+
+t.test('the pool: the workers share 80 connections unless DB_POOL_SIZE says otherwise', async (t) => {
+  const url = 'postgres://zz@db.invalid/zz'
+  t.equal((await loadConfig({ DATABASE_URL: url, WORKERS: '1' })).database.poolSize, 10, 'one process: 10, as before')
+  t.equal((await loadConfig({ DATABASE_URL: url, WORKERS: '8' })).database.poolSize, 10, '8 workers: 80 connections')
+  t.equal((await loadConfig({ DATABASE_URL: url, WORKERS: '16' })).database.poolSize, 5, '16 workers: 80, not the 160 that PostgreSQL\'s default 100 would refuse')
+  t.equal((await loadConfig({ DATABASE_URL: url, WORKERS: '64' })).database.poolSize, 2, 'never under 2')
+  t.equal((await loadConfig({ DATABASE_URL: url, WORKERS: '16', DB_POOL_SIZE: '12' })).database.poolSize, 12, 'DB_POOL_SIZE wins')
+  for (const bad of ['0', '1001', 'many', '2.5']) {
+    t.match((await problemsOf({ DB_POOL_SIZE: bad })).join('\n'), /^DB_POOL_SIZE must be an integer from 1 to 1000/m, `DB_POOL_SIZE=${bad} is named`)
+  }
+})
