@@ -11,6 +11,11 @@ export interface LogFigures {
   /** Events appended while the lookup scenarios ran (warm-ups included), over their wall time. */
   lookupSeconds: number
   appendedPerSecond: number
+  /**
+   * PostgreSQL only: checkpoints signed while the lookup scenarios ran. Each is one group of
+   * events (one statement, one signature, one commit), so events ÷ checkpoints is the mean group.
+   */
+  checkpoints?: number | undefined
   /** PostgreSQL only: a backlog of `count` events appended by one request, its wall time. */
   backlog?: { count: number; seconds: number; perSecond: number } | undefined
 }
@@ -22,6 +27,17 @@ export async function treeSize(serviceUrl: string): Promise<number> {
   const size = Number((await res.text()).split('\n')[1])
   if (!Number.isSafeInteger(size)) throw new Error('GET /v1/log/checkpoint: no tree size')
   return size
+}
+
+/** PostgreSQL: how many checkpoints the log has signed (one per append). */
+export async function checkpointCount(databaseUrl: string): Promise<number> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<{ n: string }[]>`select count(*) as n from log_checkpoints`
+    return Number(row!.n)
+  } finally {
+    await sql.end()
+  }
 }
 
 /**

@@ -137,6 +137,7 @@ export function logTable(r: RunReport): string {
     '|---|---|',
     `| events appended while the lookup scenarios ran, warm-up included (each answer waits for its event in a signed checkpoint) | ${n0(l.sizeAfter - l.sizeBefore)} in ${l.lookupSeconds.toFixed(1)} s: **${n0(l.appendedPerSecond)}/s** (tree size ${n0(l.sizeAfter)}) |`,
   ]
+  if (l.checkpoints) lines.push(`| checkpoints signed meanwhile: one per group of events (one statement, one signature, one commit) | ${n0(l.checkpoints)}: **${((l.sizeAfter - l.sizeBefore) / l.checkpoints).toFixed(2)} events each** on average |`)
   if (l.backlog) lines.push(`| a backlog of ${n0(l.backlog.count)} events written straight into \`audit_events\`, appended by the service for one request that waits for them all | ${l.backlog.seconds.toFixed(2)} s: **${n0(l.backlog.perSecond)} events/s** |`)
   return lines.join('\n')
 }

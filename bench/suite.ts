@@ -1,6 +1,6 @@
 // One benchmark run, start to finish: service, data set, baseline, scenarios. Every process it
 // starts is registered in `cleanups` the moment it exists, so the caller stops it whatever happens.
-import { appendBacklog, treeSize, type LogFigures } from './log.js'
+import { appendBacklog, checkpointCount, treeSize, type LogFigures } from './log.js'
 import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -249,19 +249,22 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const keyTag = sm2 ? ' (SM2 service key)' : ''
   // The log's rate under the lookups alone: tree size read around each lookup scenario only.
   let appendedDuringLookups = 0
+  let checkpointsDuringLookups = 0
   let lookupSeconds = 0
   for (let round = 1; round <= o.run.rounds; round++) {
     const tag = o.run.rounds > 1 ? ` (round ${round})` : ''
     baselines.push(await run({ name: `baseline: bare Fastify + prepared point lookup${tag}`, url: baseline.url, path: '/baseline', headers: {}, body: lookupBody }))
     const sizeBefore = await treeSize(service!.url)
+    const checkpointsBefore = databaseUrl ? await checkpointCount(databaseUrl) : 0
     const startedAt = performance.now()
     lookups.push(await run({ name: `POST /v1/lookup${keyTag}${tag}`, url: service!.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }))
     lookupSeconds += (performance.now() - startedAt) / 1000
     appendedDuringLookups += (await treeSize(service!.url)) - sizeBefore
+    if (databaseUrl) checkpointsDuringLookups += (await checkpointCount(databaseUrl)) - checkpointsBefore
   }
   const sizeAfter = await treeSize(service!.url)
-  const logFigures: LogFigures = { sizeBefore: sizeAfter - appendedDuringLookups, sizeAfter, lookupSeconds, appendedPerSecond: appendedDuringLookups / lookupSeconds }
-  log(`Merkle log: ${appendedDuringLookups} events appended during the lookups (${logFigures.appendedPerSecond.toFixed(0)}/s, warm-up included); tree size ${sizeAfter}`)
+  const logFigures: LogFigures = { sizeBefore: sizeAfter - appendedDuringLookups, sizeAfter, lookupSeconds, appendedPerSecond: appendedDuringLookups / lookupSeconds, ...(databaseUrl ? { checkpoints: checkpointsDuringLookups } : {}) }
+  log(`Merkle log: ${appendedDuringLookups} events appended during the lookups (${logFigures.appendedPerSecond.toFixed(0)}/s, warm-up included)${databaseUrl ? ` in ${checkpointsDuringLookups} checkpoints (${(appendedDuringLookups / Math.max(1, checkpointsDuringLookups)).toFixed(2)} events each)` : ''}; tree size ${sizeAfter}`)
   if (databaseUrl) {
     // A change waits until every event committed before it is in the tree (a lookup appends only
     // its own event in one statement, and takes a backlog in after its answer has left).
