@@ -30,8 +30,24 @@ t.test('events recorded together are committed together, each caller after its o
   const log = createAccessLog(tlog)
   await Promise.all(Array.from({ length: 50 }, (_, i) => log.record(event(`r${i}`))))
   t.equal(statements.flat().length, 50, 'every event written')
-  t.ok(statements.length <= 3, `grouped into ${statements.length} statements`)
-  t.equal(statements[0]!.length, 1, 'the first goes at once: no added latency when idle')
+  t.equal(statements.length, 1, 'recorded in one turn of the event loop: one statement')
+})
+
+t.test('events recorded by callbacks ready in the same turn join the first; later ones wait for the next group', async (t) => {
+  const { tlog, statements } = fakeLog()
+  const log = createAccessLog(tlog)
+  const recorded: Promise<unknown>[] = []
+  // Three timers due together fire in one timers phase, as rows ready on several connections are
+  // read in one poll phase: the first's group is cut only after the other two have recorded.
+  await new Promise<void>((resolve) => {
+    for (const id of ['a', 'b', 'c']) setTimeout(() => recorded.push(log.record(event(id))), 0)
+    setTimeout(resolve, 0)
+  })
+  // Recorded while that group's statement runs: the next group.
+  await new Promise((r) => setTimeout(r, 1))
+  recorded.push(log.record(event('d')))
+  await Promise.all(recorded)
+  t.same(statements.map((s) => s.map((e) => e.requestId)), [['a', 'b', 'c'], ['d']])
 })
 
 t.test('a bad row fails alone; its neighbours are retried and committed', async (t) => {
