@@ -76,7 +76,8 @@ function toRow(event: AccessEvent): NewEvent {
  *
  * Group commit: events recorded in the same turn of the event loop, or while a write is in
  * flight, wait and go together in the next multi-row insert (one statement, one commit), so under
- * load the log costs one round trip per group instead of one per request. Each caller still resolves only after its own row committed.
+ * load the log costs one round trip per group instead of one per request. Each caller still
+ * resolves only after its own row committed.
  */
 export function createAccessLog(tlog: TransparencyLog, log?: { error(obj: object, msg: string): void }): AccessLog {
   let queue: Pending[] = []
