@@ -33,18 +33,26 @@ t.test('events recorded together are committed together, each caller after its o
   t.equal(statements.length, 1, 'recorded in one turn of the event loop: one statement')
 })
 
-t.test('events recorded by callbacks ready in the same turn join the first; later ones wait for the next group', async (t) => {
+t.test('events recorded before the loop turns join the first; later ones wait for the next group', async (t) => {
   const { tlog, statements } = fakeLog()
+  // Told when a group's statement starts (fakeLog's takes 5 ms).
+  const append = tlog.append.bind(tlog)
+  let started!: () => void
+  const firstStarted = new Promise<void>((resolve) => (started = resolve))
+  tlog.append = (events) => {
+    started()
+    return append(events)
+  }
   const log = createAccessLog(tlog)
   const recorded: Promise<unknown>[] = []
-  // Three timers due together fire in one timers phase, as rows ready on several connections are
-  // read in one poll phase: the first's group is cut only after the other two have recorded.
-  await new Promise<void>((resolve) => {
-    for (const id of ['a', 'b', 'c']) setTimeout(() => recorded.push(log.record(event(id))), 0)
-    setTimeout(resolve, 0)
-  })
+  // The first event, then two more from work that runs before the event loop turns (promise
+  // continuations, as the other requests whose rows came back in the same poll phase): one group.
+  recorded.push(log.record(event('a')))
+  await Promise.resolve()
+  recorded.push(log.record(event('b')))
+  queueMicrotask(() => recorded.push(log.record(event('c'))))
   // Recorded while that group's statement runs: the next group.
-  await new Promise((r) => setTimeout(r, 1))
+  await firstStarted
   recorded.push(log.record(event('d')))
   await Promise.all(recorded)
   t.same(statements.map((s) => s.map((e) => e.requestId)), [['a', 'b', 'c'], ['d']])
