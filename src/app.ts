@@ -63,6 +63,11 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /**
+     * Every event this request wrote is in the Merkle log already, in a signed checkpoint (a push
+     * stored by the log's own statement): its answer need not wait for an append.
+     */
+    eventsInTree: boolean
+    /**
      * The x-request-id the client sent, when it is safe to keep: stored beside the service's own
      * request id, never instead of it (two organisations may send the same one).
      */
@@ -115,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addSchema(CertificateView)
   app.addSchema(ReceiptSchema)
   app.decorateRequest('clientRequestId', null)
+  app.decorateRequest('eventsInTree', false)
   app.addHook('onRequest', async (request, reply) => {
     const given = request.headers['x-request-id']
     // An ID number is no correlation id: it would be stored in clear beside the event.
@@ -189,7 +195,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // above all) goes on at once, without a turn of the event loop for the socket to fill buffers.
   app.addHook('onSend', (request, reply, payload, done) => {
     const route = request.routeOptions.url ?? ''
-    if (request.method === 'GET' || request.method === 'HEAD' || reply.statusCode < 200 || reply.statusCode >= 300 || !CHANGES.some((p) => route.startsWith(p))) return done(null, payload)
+    if (request.method === 'GET' || request.method === 'HEAD' || reply.statusCode < 200 || reply.statusCode >= 300 || request.eventsInTree || !CHANGES.some((p) => route.startsWith(p))) return done(null, payload)
     transparencyLog.integrate().then(
       () => done(null, payload),
       (err: Error) => {

@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { openDatabase } from './db/client.js'
 import { isDatabaseUnavailable } from './db/errors.js'
 import { createTransparencyLog, noteSignersOf, type Integrated, type TransparencyLog } from './log/integrator.js'
+import type { FirstVersionRow } from './certificates/firstVersions.js'
 import { createLogStore, type AppendedLeaf, type NewEvent, type NewEventsResult, type StoredCheckpoint } from './log/store.js'
 
 /**
@@ -16,7 +17,7 @@ import { createLogStore, type AppendedLeaf, type NewEvent, type NewEventsResult,
 
 const TAG = 'zhengzhao/tlog'
 
-type Op = { op: 'append'; events: NewEvent[] } | { op: 'integrate' }
+type Op = { op: 'append'; events: NewEvent[]; certificates?: FirstVersionRow[] } | { op: 'integrate' }
 interface Request {
   tag: typeof TAG
   id: number
@@ -144,8 +145,8 @@ export function remoteTransparencyLog(config: Config, db: Parameters<typeof crea
   return {
     store,
     origin: config.logOrigin,
-    async append(events) {
-      return unpackAppend(events, (await call({ op: 'append', events })) as PackedAppend)
+    async append(events, certificates) {
+      return unpackAppend(events, (await call({ op: 'append', events, ...(certificates?.length ? { certificates } : {}) })) as PackedAppend)
     },
     async integrate() {
       const r = (await call({ op: 'integrate' })) as Integrated
@@ -158,7 +159,7 @@ function serve(worker: Worker, tlog: TransparencyLog): void {
   worker.on('message', (m: unknown) => {
     if (!isTagged(m)) return
     const { id, call } = m as Request
-    const run = call.op === 'append' ? tlog.append(call.events).then(packAppend) : tlog.integrate()
+    const run = call.op === 'append' ? tlog.append(call.events, call.certificates).then(packAppend) : tlog.integrate()
     run.then(
       (result) => worker.isConnected() && worker.send({ tag: TAG, id, result } satisfies Reply),
       (err: Error & { code?: unknown }) =>

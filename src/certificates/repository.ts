@@ -3,6 +3,8 @@ import { decryptBytes, encrypt, encryptBytes, holderIndex, type DataProtectionKe
 import { rawStatement, type Db } from '../db/client.js'
 import { auditEvents, certificateDocuments, certificates, certificateStatusHistory } from '../db/schema.js'
 import type { Actor as BaseActor } from '../types/repository.js'
+import type { TransparencyLog } from '../log/integrator.js'
+import type { FirstVersionRow } from './firstVersions.js'
 
 /** Who pushed: the service's request id, and the client's own id kept apart (never an audit identifier alone). */
 type Actor = BaseActor & { clientRequestId?: string | null }
@@ -34,7 +36,8 @@ interface InsertedRow {
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
 export type StoreOutcome =
-  | { outcome: 'created' | 'unchanged'; record: StoredCertificate }
+  /** inTree: the certificate's event is in the Merkle log already (stored by the log's own statement). */
+  | { outcome: 'created' | 'unchanged'; record: StoredCertificate; inTree?: true }
   | { outcome: 'rejected'; code: 'CERTIFICATE_CONFLICT' | 'VERSION_NOT_NEWER'; id: string }
   | { outcome: 'rejected'; code: 'INVALID_CERTIFICATE'; id: string; problems: FieldProblem[] }
 
@@ -88,7 +91,12 @@ function isUniqueViolation(err: unknown): boolean {
   return e.code === UNIQUE_VIOLATION || e.cause?.code === UNIQUE_VIOLATION
 }
 
-export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
+/**
+ * `log`: where a push's first version goes, with its event, in one statement (storeOne). The
+ * batches' bulk statement and the careful path write their events outside the tree, and the
+ * answer waits for an append (src/app.ts).
+ */
+export function createCertificateRepository(db: Db, keys: DataProtectionKeys, log: Pick<TransparencyLog, 'append'>) {
   const rowFor = (c: CheckedCertificate) => {
     const { keyId, cipher } = encrypt(keys, c.jws, c.payload.id)
     return {
@@ -113,6 +121,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   }
   const issuedEvent = (row: ReturnType<typeof rowFor>, actor: Actor) => ({
     kind: 'certificate.issued',
+    certificateIds: null,
     subject: row.id,
     holderRef: row.holderIndex,
     actorSub: actor.sub,
@@ -191,17 +200,30 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
   }
 
   /**
-   * A concurrent push of the same series can win the race: then look again (once more at most).
-   * The first version of a new series, without a file (the usual push), goes in with the bulk
-   * statement alone: one round trip instead of a transaction of six. Anything that statement does
-   * not insert takes the transaction.
+   * One push. The first version of a new series without a file (the usual push) is stored by the
+   * Merkle log's own statement, with its event, its leaf and the signed checkpoint, grouped with
+   * whatever else is being appended: one round trip and one commit, and the event is never
+   * written outside the tree and then updated (which cost PostgreSQL a second copy of the row in
+   * every index of `audit_events`). When that statement cannot store it (the series or the
+   * identifier is there already, or a value is refused), nothing of it was written and the
+   * careful path decides: unchanged, conflict, not newer, or unstorable.
    */
   async function storeOne(c: CheckedCertificate, actor: Actor, document?: AttachedDocument): Promise<StoreOutcome> {
     if (!document && bulkInsertable(c)) {
-      const outcomes: (StoreOutcome | undefined)[] = [undefined]
-      await tryStoreFirsts([{ c, i: 0 }], outcomes, actor)
-      if (outcomes[0]) return outcomes[0]
+      const row = rowFor(c)
+      try {
+        const [leaf] = (await log.append([issuedEvent(row, actor)], [firstVersionOf(row)])).leaves
+        const at = new Date(leaf!.entry.at)
+        return { outcome: 'created', inTree: true, record: toRecord({ ...row, statusChangedAt: at, receivedAt: at }) }
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ISSUANCE_NOT_STORED') throw err
+      }
     }
+    return storeCarefully(c, actor, document)
+  }
+
+  /** Under the series' lock; a concurrent push of the same series can win the race: then look again (once more at most). */
+  async function storeCarefully(c: CheckedCertificate, actor: Actor, document?: AttachedDocument): Promise<StoreOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await storeOneOnce(c, actor, document)
@@ -225,7 +247,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
     const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => bulkInsertable(c))
     await tryStoreFirsts(firsts, outcomes, actor)
     for (const [i, c] of items.entries()) {
-      if (!outcomes[i]) outcomes[i] = await storeOne(c, actor)
+      if (!outcomes[i]) outcomes[i] = await storeCarefully(c, actor)
     }
     return outcomes as StoreOutcome[]
   }
@@ -239,6 +261,25 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys) {
       if (!isDataError(err)) throw err
     })
   }
+
+  /** A row as the log's statement stores it (src/certificates/firstVersions.ts). */
+  const firstVersionOf = (row: ReturnType<typeof rowFor>): FirstVersionRow => ({
+    id: row.id,
+    series: row.series,
+    version: row.version,
+    type_code: row.typeCode,
+    issuer_code: row.issuerCode,
+    number: row.number,
+    holder_id_type: row.holderIdType,
+    holder_index: row.holderIndex,
+    issued_on: row.issuedOn,
+    valid_from: row.validFrom,
+    valid_until: row.validUntil,
+    signing_kid: row.signingKid,
+    jws_sha256: row.jwsSha256,
+    key_id: row.keyId,
+    jws_cipher: row.jwsCipher.toString('base64'),
+  })
 
   /** The bulk statement for first versions; fills `outcomes` for what it inserted. */
   async function storeFirsts(firsts: { c: CheckedCertificate; i: number }[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {

@@ -47,7 +47,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
   const types = createTypeRepository(db)
   const issuers = createIssuerRepository(db)
   const readTypeAndIssuer = createTypeAndIssuerReader(db)
-  const store = createCertificateRepository(db, config.dataProtection)
+  const store = createCertificateRepository(db, config.dataProtection, app.transparencyLog)
   app.addSchema(StoredCertificate)
   app.addSchema(BatchResult)
   const batchTurns = pLimit(BATCHES_AT_ONCE)
@@ -122,6 +122,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       const document = await checkAttachedDocument(checked.value, body.document, documentsFor(ctx))
       if (!document.ok) throw new AppError('INVALID_CERTIFICATE', `${document.problems.length} problem(s) in the certificate's document`, { errors: document.problems })
       const result = await store.storeOne(checked.value, actor(request), document.value)
+      if (result.outcome !== 'rejected' && result.inTree) request.eventsInTree = true
       if (result.outcome === 'rejected') throw new AppError(result.code, undefined, 'problems' in result ? { errors: result.problems.map((p) => ({ ...p, pointer: `/certificate${p.pointer}` })) } : {})
       return reply.code(result.outcome === 'created' ? 201 : 200).send({ ...result.record, ...idWarnings(result.record.id, '/certificate/payload/id') })
     },

@@ -3,6 +3,7 @@ import type { ServiceKeys } from '../crypto/serviceKeys.js'
 import type { Db } from '../db/client.js'
 import { noteSigner, type NoteSigner } from './note.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
+import type { FirstVersionRow } from '../certificates/firstVersions.js'
 import { createLogStore, type AppendedLeaf, type LogStore, type NewEvent, type NewEventsResult, type StoredCheckpoint } from './store.js'
 
 export interface Integrated {
@@ -28,8 +29,12 @@ export interface TransparencyLog {
    * Writes new events and appends them in one statement (the access log's path): resolves with
    * their ids, leaves and proofs once they are durable and in a signed checkpoint. Concurrent
    * calls share one statement.
+   *
+   * With `certificates`: first versions stored in that same statement, each with its issuance
+   * event among `events` (a push, src/certificates/repository.ts). Either all of them are stored
+   * or the call rejects with IssuanceNotStored and nothing of it was written.
    */
-  append(events: NewEvent[]): Promise<NewEventsResult>
+  append(events: NewEvent[], certificates?: FirstVersionRow[]): Promise<NewEventsResult>
 }
 
 // Most new events one statement writes and appends.
@@ -37,6 +42,7 @@ const MAX_NEW = 1000
 
 interface Fresh {
   events: NewEvent[]
+  certificates: FirstVersionRow[]
   resolve: (r: NewEventsResult) => void
   reject: (e: unknown) => void
 }
@@ -62,11 +68,17 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
   }
 
   // Batches from several callers in one statement; if it fails for another reason than an
-  // outage, each batch is tried alone so one caller's bad row does not fail the others.
+  // outage, the batches without certificates are tried together again, and each one with
+  // certificates alone (a push of a series already stored fails its own batch, not its
+  // neighbours'); a group of plain batches that fails again is tried one by one, so one caller's
+  // bad row does not fail the others.
   async function runFresh(batches: Fresh[]): Promise<void> {
     let pendingSeen = false
     const settle = async (group: Fresh[]): Promise<void> => {
-      const result = await store.appendNew(group.flatMap((b) => b.events))
+      const result = await store.appendNew(
+        group.flatMap((b) => b.events),
+        group.flatMap((b) => b.certificates),
+      )
       pendingSeen ||= result.pendingSeen
       let at = 0
       for (const b of group) {
@@ -75,13 +87,20 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
         at += n
       }
     }
+    const alone = (b: Fresh) => settle([b]).catch((err: unknown) => b.reject(err))
+    const apart = async (group: Fresh[], err: unknown): Promise<void> => {
+      if (group.length === 1 || isDatabaseUnavailable(err)) for (const b of group) b.reject(err)
+      else for (const b of group) await alone(b)
+    }
     try {
       await settle(batches)
     } catch (err) {
-      if (batches.length === 1 || isDatabaseUnavailable(err)) for (const b of batches) b.reject(err)
-      else
-        for (const b of batches)
-          await settle([b]).catch((single: unknown) => b.reject(single))
+      const plain = batches.filter((b) => b.certificates.length === 0)
+      if (plain.length === batches.length || plain.length === 0 || isDatabaseUnavailable(err)) await apart(batches, err)
+      else {
+        await settle(plain).catch((again: unknown) => apart(plain, again))
+        for (const b of batches) if (b.certificates.length > 0) await alone(b)
+      }
     }
     // Events another path left outside the tree (a crash between write and append): take them now.
     if (pendingSeen) waiting.push({ resolve: () => {}, reject: () => {} })
@@ -124,9 +143,9 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
         if (!busy) void pump()
       })
     },
-    append(events) {
+    append(events, certificates = []) {
       return new Promise<NewEventsResult>((resolve, reject) => {
-        fresh.push({ events, resolve, reject })
+        fresh.push({ events, certificates, resolve, reject })
         if (!busy) void pump()
       })
     },

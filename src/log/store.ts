@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { rawStatement, rowsOf, type Db } from '../db/client.js'
 import { isUniqueViolation } from '../db/errors.js'
+import { insertFirstVersions, type FirstVersionRow } from '../certificates/firstVersions.js'
 import { leafOf, type LoggedEvent } from './leaf.js'
 import { append, consistencyRanges, EMPTY_ROOT, foldRange, frontier, hashLeaf, inclusionRanges, rangeNodes, type NodeId, type Range } from './merkle.js'
 import { signCheckpoint, type NoteSigner } from './note.js'
@@ -199,6 +200,25 @@ export function atText(date: Date): string {
   return date.toISOString().replace(/Z$/, '000Z')
 }
 
+/** SQLSTATE class 22, a data exception: a value refused, or appendIssued's division by zero. */
+function isDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null
+  const code = typeof e?.code === 'string' ? e.code : e?.cause?.code
+  return typeof code === 'string' && code.startsWith('22')
+}
+
+/**
+ * The certificates given to appendNew were not all stored (a series or an identifier is there
+ * already, or the database refused a value): nothing of that statement was written. The caller
+ * stores them the careful way, which tells an unchanged push from a conflict.
+ */
+export class IssuanceNotStored extends Error {
+  readonly code = 'ISSUANCE_NOT_STORED'
+  constructor(cause: unknown) {
+    super('the certificates were not stored with their events: nothing was written', { cause })
+  }
+}
+
 /** An append that found one of its pending events already placed (see appendOnce): retried. */
 function isPlacementShort(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '22012' || (err as { cause?: { code?: unknown } } | null)?.cause?.code === '22012'
@@ -212,24 +232,36 @@ function logStatements(db: Db) {
   const newNodes = (v: Record<'levels' | 'indexes' | 'hashes', unknown>) =>
     sql`insert into log_nodes (level, index, hash)
         select level, index, decode(hash_b64, 'base64') from unnest(${v.levels}::int[], ${v.indexes}::bigint[], ${v.hashes}::text[]) as t(level, index, hash_b64)`
+  const newEvents = (rows: unknown) =>
+    sql`insert into audit_events (at, kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details, leaf_index, salt)
+        select (e->>'at')::timestamptz, e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
+          case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
+          e->>'subject', e->'details', (e->>'leafIndex')::bigint, decode(e->>'salt', 'base64')
+        from jsonb_array_elements(${rows}::jsonb) as t(e)
+        returning id, leaf_index`
+  const newCheckpoint = (v: Record<'size' | 'root' | 'note', unknown>) => sql`insert into log_checkpoints (size, root, note) values (${v.size}::bigint, decode(${v.root}, 'base64'), ${v.note})`
+  const answer = sql`select ins.id, ins.leaf_index::text as leaf_index, exists (select 1 from audit_events p where p.leaf_index is null) as pending from ins`
   return {
     /** New events written with their places, the new nodes and the checkpoint (appendNewOnce). */
     appendNew: rawStatement(
       db,
       ['rows', 'levels', 'indexes', 'hashes', 'size', 'root', 'note'],
-      (v) => sql`with ins as (
-        insert into audit_events (at, kind, actor_sub, actor_org, request_id, client_request_id, holder_ref, certificate_ids, subject, details, leaf_index, salt)
-        select (e->>'at')::timestamptz, e->>'kind', e->>'actorSub', e->>'actorOrg', e->>'requestId', e->>'clientRequestId', e->>'holderRef',
-          case when jsonb_typeof(e->'certificateIds') = 'array' then array(select jsonb_array_elements_text(e->'certificateIds')) end,
-          e->>'subject', e->'details', (e->>'leafIndex')::bigint, decode(e->>'salt', 'base64')
-        from jsonb_array_elements(${v.rows}::jsonb) as t(e)
-        returning id, leaf_index
-      ), nodes as (
-        ${newNodes(v)}
-      ), cp as (
-        insert into log_checkpoints (size, root, note) values (${v.size}::bigint, decode(${v.root}, 'base64'), ${v.note})
-      )
-      select ins.id, ins.leaf_index::text as leaf_index, exists (select 1 from audit_events p where p.leaf_index is null) as pending from ins`,
+      (v) => sql`with ins as (${newEvents(v.rows)}), nodes as (${newNodes(v)}), cp as (${newCheckpoint(v)}) ${answer}`,
+    ),
+    /**
+     * The same, and first versions of certificates stored with their issuance events
+     * (src/certificates/firstVersions.ts). Every certificate must be stored, else nothing is: a
+     * division by zero undoes the whole statement, and the caller stores them another way.
+     */
+    appendIssued: rawStatement(
+      db,
+      ['rows', 'certificates', 'certificateCount', 'at', 'levels', 'indexes', 'hashes', 'size', 'root', 'note'],
+      (v) => sql`with stored as (${insertFirstVersions(v.certificates, v.at)}), ins as (${newEvents(v.rows)}), nodes as (${newNodes(v)}), cp as (
+        insert into log_checkpoints (size, root, note)
+        select ${v.size}::bigint, decode(${v.root}, 'base64'), ${v.note}
+        from (select count(*) as n from stored) s
+        where 1 / (case when s.n = ${v.certificateCount}::int then 1 else 0 end) = 1
+      ) ${answer}`,
     ),
     /** Committed events not yet in the tree, oldest first (appendOnce). */
     pending: rawStatement(db, [], () => sql`select ${eventColumns} from audit_events e where e.leaf_index is null order by e.id limit ${sql.raw(String(MAX_APPEND))}`),
@@ -291,19 +323,20 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
    * reads the tree and tries again. One round trip per group in the steady state, where a write
    * and then an append took five.
    */
-  async function appendNew(events: readonly NewEvent[]): Promise<NewEventsResult> {
+  async function appendNew(events: readonly NewEvent[], certificates: readonly FirstVersionRow[] = []): Promise<NewEventsResult> {
     for (let attempt = 0; ; attempt++) {
       const state = cached ?? (await readState())
       try {
-        return await appendNewOnce(state, events)
+        return await appendNewOnce(state, events, certificates)
       } catch (err) {
         cached = undefined
+        if (certificates.length > 0 && isDataException(err)) throw new IssuanceNotStored(err)
         if (!isUniqueViolation(err) || attempt >= 20) throw err
       }
     }
   }
 
-  async function appendNewOnce(state: TreeState, events: readonly NewEvent[]): Promise<NewEventsResult> {
+  async function appendNewOnce(state: TreeState, events: readonly NewEvent[], certificates: readonly FirstVersionRow[]): Promise<NewEventsResult> {
     const at = atText(new Date())
     const first = state.checkpoint.size
     const salts = saltsFor(events.length)
@@ -314,7 +347,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const grown = append(first, state.edge, leaves.map(hashLeaf))
     const note = signCheckpoint({ origin: opts.origin, size: grown.size, root: grown.root }, opts.signers)
     const rows = logged.map((e, i) => ({ ...e, leafIndex: String(first + i), salt: salts[i]!.toString('base64') }))
-    const written = await statements.appendNew<{ id: string | number; leaf_index: string; pending: boolean }>({
+    const tree = {
       rows: JSON.stringify(rows),
       levels: grown.nodes.map((n) => n.level),
       indexes: grown.nodes.map((n) => String(n.index)),
@@ -322,7 +355,12 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
       size: String(grown.size),
       root: grown.root.toString('base64'),
       note,
-    })
+    }
+    type Written = { id: string | number; leaf_index: string; pending: boolean }
+    const written =
+      certificates.length === 0
+        ? await statements.appendNew<Written>(tree)
+        : await statements.appendIssued<Written>({ ...tree, certificates: JSON.stringify(certificates), certificateCount: certificates.length, at })
     const idAt = new Map(written.map((r) => [Number(r.leaf_index), Number(r.id)]))
     const checkpoint = { size: grown.size, root: grown.root, note }
     const known = new Map<string, Buffer>(frontier(first).map((id, i) => [`${id.level}:${id.index}`, state.edge[i]!] as const))

@@ -90,7 +90,7 @@ t.test('hostile input, class by class', async (t) => {
 
   t.test('1. if the database refuses a value anyway, only that certificate is rejected', async (t) => {
     // Past the checks on purpose: the repository's own isolation, for whatever the checks miss.
-    const repo = createCertificateRepository(f.database.db, (await testConfig()).dataProtection)
+    const repo = createCertificateRepository(f.database.db, (await testConfig()).dataProtection, f.app.transparencyLog)
     const checked = (number: string): CheckedCertificate => {
       const payload = f.payload()
       const jws = `e30.${Buffer.from(JSON.stringify({ ...payload, number })).toString('base64url')}.sig`
@@ -102,6 +102,11 @@ t.test('hostile input, class by class', async (t) => {
     t.same(outcomes.map((o) => o.outcome), ['created', 'rejected', 'created'])
     t.match(outcomes[1], { code: 'INVALID_CERTIFICATE', problems: [{ code: 'UNSTORABLE' }] })
     t.equal(await certificatesOf(f), before + 2)
+    // One push: the log's own statement refuses it whole, then the careful path says why.
+    const actor = { sub: 'test', org: f.issuerCode, requestId: 'r-2' }
+    t.match(await repo.storeOne(checked('D\u0000'), actor), { outcome: 'rejected', code: 'INVALID_CERTIFICATE', problems: [{ code: 'UNSTORABLE' }] })
+    t.match(await repo.storeOne(checked('E5'), actor), { outcome: 'created', inTree: true }, 'the next push is stored by the log\'s statement')
+    t.equal(await certificatesOf(f), before + 3)
   })
 
   t.test('1. a payload nested past the limit is refused before it is stored', async (t) => {

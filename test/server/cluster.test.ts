@@ -1,5 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
@@ -54,12 +56,17 @@ t.test('WORKERS=2 on PostgreSQL: two worker processes share the port, the primar
   // Imported here: on PGlite this test skips, and the service's modules would cost the skipping
   // process about 2 s of CPU.
   const { bearer, randomCreditCode, randomTypeCode } = await import('../helpers/app.js')
-  const { DATA_SCHEMA, HOLDER_ID } = await import('../helpers/certs.js')
+  const { DATA_SCHEMA, HOLDER_ID, payloadFor, signJws } = await import('../helpers/certs.js')
+  const { createTestPki } = await import('../helpers/pki.js')
+  // An issuer pushes through the workers too: its certificates travel to the primary with their events.
+  const pki = createTestPki()
+  const anchors = join(mkdtempSync(join(tmpdir(), 'zz-cluster-')), 'anchors.pem')
+  writeFileSync(anchors, pki.anchorsPem)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const child = spawn(...untapped(process.execPath, ['--import', 'tsx', 'src/server.ts']), {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'development', WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SM2_THREADS: '0', OFD_THREADS: '1' },
+    env: { ...process.env, NODE_ENV: 'development', TRUST_ANCHORS: anchors, WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SM2_THREADS: '0', OFD_THREADS: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
@@ -100,6 +107,29 @@ t.test('WORKERS=2 on PostgreSQL: two worker processes share the port, the primar
   const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as Parameters<typeof verifyReceipt>[1]
   const opened = await Promise.all(answers.map(({ body }) => verifyReceipt(JSON.stringify(body), jwks).then(() => true, (err: Error) => err.message)))
   t.same([...new Set(opened)], [true], "every answer's receipt verifies whole: checkpoint, inclusion, and the event opening its leaf")
+
+  // Pushes: each first version is stored by the primary's statement, with its event in the tree.
+  const issuerCode = randomCreditCode()
+  const key = pki.issue({ keyType: 'p256' })
+  t.equal((await put(`/v1/types/${typeCode}`, { name: '测试许可证', holderIdTypes: ['111'], issuers: [issuerCode], dataSchema: DATA_SCHEMA })).status, 200)
+  t.equal((await put(`/v1/issuers/${issuerCode}`, { name: '测试发证机关', typeCodes: [typeCode], certificates: [key.chainPem] })).status, 201)
+  const issuer = await bearer(['issuer'], { org: issuerCode })
+  const payloads = Array.from({ length: 8 }, () => payloadFor({ typeCode, issuerCode }))
+  const pushed = await Promise.all(payloads.map(async (p) => {
+    const certificate = await signJws(p, key.privateKeyPem, { alg: key.alg, kid: key.kid })
+    const res = await fetch(`${url}/v1/certificates`, { method: 'POST', headers: { ...issuer, 'content-type': 'application/json' }, body: JSON.stringify({ certificate }) })
+    return res.status
+  }))
+  t.same(pushed, payloads.map(() => 201), 'every push stored')
+  const { openTestDatabase } = await import('../helpers/database.js')
+  const database = await openTestDatabase({ url: process.env.DATABASE_URL })
+  t.teardown(() => database.close())
+  const { sql } = await import('drizzle-orm')
+  const { rowsOf } = await import('../../src/db/client.js')
+  const ids = payloads.map((p) => p.id)
+  const stored = await rowsOf<{ id: string; leaf_index: string | null }>(database.db, sql`select c.id, e.leaf_index::text as leaf_index from certificates c join audit_events e on e.subject = c.id and e.kind = 'certificate.issued' where c.id = any(${sql.param(ids)}::text[])`)
+  t.same(stored.map((r) => r.id).sort(), [...ids].sort(), 'each certificate stored once, with its issuance event')
+  t.same(stored.filter((r) => r.leaf_index === null), [], 'every issuance event in the tree')
 
   process.kill(workers[0]!, 'SIGKILL')
   const replaced = await until('a new worker', () => {
