@@ -157,6 +157,9 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys, lo
         select * from stored`,
   )
 
+  /** A first version the bulk paths may store, its row made (encrypted) once for either. */
+  type First = { c: CheckedCertificate; i: number; row: ReturnType<typeof rowFor> }
+
   /** What the bulk statement may insert: a signed JWS, first version, whose identifier needs no exception. */
   const bulkInsertable = (c: CheckedCertificate) => (c.form ?? 'jws') === 'jws' && c.certId.version === 1 && c.certId.checkCharException === undefined
 
@@ -210,16 +213,34 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys, lo
    */
   async function storeOne(c: CheckedCertificate, actor: Actor, document?: AttachedDocument): Promise<StoreOutcome> {
     if (!document && bulkInsertable(c)) {
-      const row = rowFor(c)
-      try {
-        const [leaf] = (await log.append([issuedEvent(row, actor)], [firstVersionOf(row)])).leaves
-        const at = new Date(leaf!.entry.at)
-        return { outcome: 'created', inTree: true, record: toRecord({ ...row, statusChangedAt: at, receivedAt: at }) }
-      } catch (err) {
-        if ((err as { code?: unknown }).code !== 'ISSUANCE_NOT_STORED') throw err
-      }
+      const outcomes: (StoreOutcome | undefined)[] = [undefined]
+      await storeFirstsInTree([{ c, i: 0, row: rowFor(c) }], outcomes, actor)
+      if (outcomes[0]) return outcomes[0]
     }
     return storeCarefully(c, actor, document)
+  }
+
+  /**
+   * First versions stored by the Merkle log's statement with their events (see storeOne); fills
+   * `outcomes` and answers true, or answers false with nothing written when the statement could
+   * not store every one of them.
+   */
+  async function storeFirstsInTree(firsts: First[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<boolean> {
+    if (firsts.length === 0) return true
+    try {
+      const { leaves } = await log.append(
+        firsts.map(({ row }) => issuedEvent(row, actor)),
+        firsts.map(({ row }) => firstVersionOf(row)),
+      )
+      firsts.forEach(({ i, row }, k) => {
+        const at = new Date(leaves[k]!.entry.at)
+        outcomes[i] = { outcome: 'created', inTree: true, record: toRecord({ ...row, statusChangedAt: at, receivedAt: at }) }
+      })
+      return true
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ISSUANCE_NOT_STORED') throw err
+      return false
+    }
   }
 
   /** Under the series' lock; a concurrent push of the same series can win the race: then look again (once more at most). */
@@ -235,17 +256,19 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys, lo
   }
 
   /**
-   * Many certificates. First versions of series not yet stored go in with one statement: the rows
-   * travel as one array per column (unnest), so the SQL text is the same whatever the batch size,
-   * and the same statement writes their `certificate.issued` events. One statement is atomic: a
-   * certificate and its event are stored together or not at all. Anything it did not insert (a
-   * series already there, a conflict, a repeat) and every later version takes the one-by-one path.
+   * Many certificates. First versions of series not yet stored go in with the log's statement,
+   * their events with them (storeFirstsInTree); if it cannot store them all (a series already
+   * there, a repeat, a refused value), with the bulk statement, which stores those it can: the
+   * rows travel as one array per column (unnest), so the SQL text is the same whatever the batch
+   * size, and the same statement writes their `certificate.issued` events. Each statement is
+   * atomic: a certificate and its event are stored together or not at all. Anything neither
+   * stored, and every later version, takes the one-by-one path.
    */
   async function storeMany(items: CheckedCertificate[], actor: Actor): Promise<StoreOutcome[]> {
     const outcomes = new Array<StoreOutcome | undefined>(items.length)
     // An excepted identifier takes the one-by-one path, whose event records the exception.
-    const firsts = items.map((c, i) => ({ c, i })).filter(({ c }) => bulkInsertable(c))
-    await tryStoreFirsts(firsts, outcomes, actor)
+    const firsts = items.flatMap((c, i) => (bulkInsertable(c) ? [{ c, i, row: rowFor(c) }] : []))
+    if (!(await storeFirstsInTree(firsts, outcomes, actor))) await tryStoreFirsts(firsts, outcomes, actor)
     for (const [i, c] of items.entries()) {
       if (!outcomes[i]) outcomes[i] = await storeCarefully(c, actor)
     }
@@ -256,7 +279,7 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys, lo
    * The bulk statement, where one refused value fails the whole statement: then every item takes
    * the one-by-one path, where it sinks alone.
    */
-  async function tryStoreFirsts(firsts: { c: CheckedCertificate; i: number }[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {
+  async function tryStoreFirsts(firsts: First[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {
     await storeFirsts(firsts, outcomes, actor).catch((err: unknown) => {
       if (!isDataError(err)) throw err
     })
@@ -282,9 +305,9 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys, lo
   })
 
   /** The bulk statement for first versions; fills `outcomes` for what it inserted. */
-  async function storeFirsts(firsts: { c: CheckedCertificate; i: number }[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {
+  async function storeFirsts(firsts: First[], outcomes: (StoreOutcome | undefined)[], actor: Actor): Promise<void> {
     if (firsts.length > 0) {
-      const rows = firsts.map(({ c }) => rowFor(c))
+      const rows = firsts.map(({ row }) => row)
       const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k])
       // Dates travel as text and are cast in SQL: drizzle's postgres.js setup passes date values
       // through unserialised, which breaks date[] parameters.

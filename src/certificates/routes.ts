@@ -148,6 +148,8 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<{ db: Db; config: Conf
       const checked = (await Promise.all(request.body.certificates.map((jws, i) => checkCertificate(jws, ctx, `/certificates/${i}`)))).map((c, i) => withoutDocument(c, i))
       const accepted = checked.flatMap((c, i) => (c.ok ? [{ i, value: c.value }] : []))
       const stored = await store.storeMany(accepted.map((a) => a.value), actor(request))
+      // Every certificate stored went in with its event already in the tree: nothing to wait for.
+      request.eventsInTree = stored.every((o) => o.outcome !== 'created' || o.inTree === true)
       const byIndex = new Map<number, StoreOutcome>(accepted.map((a, k) => [a.i, stored[k]!]))
       const results: BatchResult['results'] = checked.map((c, index) => {
         if (!c.ok) return { index, outcome: 'rejected', status: 422, code: 'INVALID_CERTIFICATE', problems: c.problems }

@@ -94,6 +94,30 @@ t.test('a push of a first version', async (t) => {
     t.equal((await issued(answers[0]!.json().id)).length, 1, 'one issuance event')
   })
 
+  t.test('a batch of first versions is one append that carries them all; with one stored already, the bulk statement takes the rest', async (t) => {
+    const batch = (certificates: string[]) => f.app.inject({ method: 'POST', url: '/v1/certificates/batch', headers: f.issuerAuth, payload: { certificates } })
+    const payloads = Array.from({ length: 5 }, () => f.payload())
+    const jws = await Promise.all(payloads.map((p) => f.sign(p)))
+    const calls = watch(t, f.app.transparencyLog as unknown as Log)
+    const first = await batch(jws.slice(0, 3))
+    t.same(first.json().summary, { created: 3, unchanged: 0, rejected: 0 }, first.body)
+    t.equal(calls.append.length, 1, 'one append')
+    t.same(calls.append[0]!.certificates.map((c) => c.id), payloads.slice(0, 3).map((p) => p.id), 'carrying the three certificates')
+    t.equal(calls.integrate, 0, 'and nothing pending after it')
+    for (const p of payloads.slice(0, 3)) t.not((await issued(p.id))[0]?.leaf_index ?? null, null, `${p.id.slice(-8)}: its event in the tree`)
+
+    // One of these is stored already: the log's statement stores none, the bulk statement the two new ones.
+    const second = await batch(jws.slice(2))
+    t.same(second.json().summary, { created: 2, unchanged: 1, rejected: 0 }, second.body)
+    t.equal(calls.append.length, 2, 'the log\'s statement was tried')
+    t.equal(calls.integrate, 1, 'the answer waited for the append of the bulk statement\'s events')
+    for (const p of payloads) {
+      const events = await issued(p.id)
+      t.equal(events.length, 1, `${p.id.slice(-8)}: one issuance event`)
+      t.not(events[0]?.leaf_index ?? null, null, `${p.id.slice(-8)}: in the tree`)
+    }
+  })
+
   t.test('one statement for several callers: a certificate that cannot be stored fails alone, and nothing of it is written', async (t) => {
     const log = f.app.transparencyLog
     const rowOf = (serial: string, over: Partial<FirstVersionRow> = {}): FirstVersionRow => {
