@@ -1,6 +1,7 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm'
 import { decryptBytes, encrypt, encryptBytes, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import { rawStatement, type Db } from '../db/client.js'
+import { isDataError } from '../db/errors.js'
 import { auditEvents, certificateDocuments, certificates, certificateStatusHistory } from '../db/schema.js'
 import type { Actor as BaseActor } from '../types/repository.js'
 import type { TransparencyLog } from '../log/integrator.js'
@@ -42,17 +43,6 @@ export type StoreOutcome =
   | { outcome: 'rejected'; code: 'INVALID_CERTIFICATE'; id: string; problems: FieldProblem[] }
 
 const UNIQUE_VIOLATION = '23505'
-
-/**
- * The database refused a value of this certificate (SQLSTATE class 22, data exception, or 54,
- * a limit exceeded). The checks should have caught it; if one slips through, it sinks only its
- * own certificate, never its batch, and is a 422 rather than a 500.
- */
-function isDataError(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } }
-  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : ''
-  return /^(22|54)[0-9A-Z]{3}$/.test(code)
-}
 
 /** Binds a stored document's ciphertext to its certificate, apart from the JWS's binding. */
 export const documentAad = (certificateId: string): string => `document:${certificateId}`
@@ -249,6 +239,8 @@ export function createCertificateRepository(db: Db, keys: DataProtectionKeys, lo
       try {
         return await storeOneOnce(c, actor, document)
       } catch (err) {
+        // The checks should have caught it; if one slips through, it sinks only its own
+        // certificate, never its batch, and is a 422 rather than a 500.
         if (isDataError(err)) return { outcome: 'rejected', code: 'INVALID_CERTIFICATE', id: c.payload.id, problems: [{ pointer: '/payload', code: 'UNSTORABLE', message: 'the database refused one of its values' }] }
         if (!isUniqueViolation(err) || attempt >= 2) throw err
       }

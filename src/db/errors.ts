@@ -50,3 +50,16 @@ export function isUniqueViolation(err: unknown): boolean {
   }
   return false
 }
+
+/**
+ * True when `err` (or the driver error drizzle wraps) says the database refused a value: SQLSTATE
+ * class 22 (a data exception, a division by zero included) or 54 (a limit exceeded, such as an
+ * index row too large).
+ */
+export function isDataError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code)) return true
+  }
+  return false
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { rawStatement, rowsOf, type Db } from '../db/client.js'
-import { isUniqueViolation } from '../db/errors.js'
+import { isDataError, isUniqueViolation } from '../db/errors.js'
 import { insertFirstVersions, type FirstVersionRow } from '../certificates/firstVersions.js'
 import { leafOf, type LoggedEvent } from './leaf.js'
 import { append, consistencyRanges, EMPTY_ROOT, foldRange, frontier, hashLeaf, inclusionRanges, rangeNodes, type NodeId, type Range } from './merkle.js'
@@ -200,13 +200,6 @@ export function atText(date: Date): string {
   return date.toISOString().replace(/Z$/, '000Z')
 }
 
-/** SQLSTATE class 22, a data exception: a value refused, or appendIssued's division by zero. */
-function isDataException(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null
-  const code = typeof e?.code === 'string' ? e.code : e?.cause?.code
-  return typeof code === 'string' && code.startsWith('22')
-}
-
 /**
  * The certificates given to appendNew were not all stored (a series or an identifier is there
  * already, or the database refused a value): nothing of that statement was written. The caller
@@ -330,7 +323,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
         return await appendNewOnce(state, events, certificates)
       } catch (err) {
         cached = undefined
-        if (certificates.length > 0 && isDataException(err)) throw new IssuanceNotStored(err)
+        if (certificates.length > 0 && isDataError(err)) throw new IssuanceNotStored(err)
         if (!isUniqueViolation(err) || attempt >= 20) throw err
       }
     }

@@ -2,7 +2,7 @@
 // dates PostgreSQL cannot hold, a deep data schema, batch isolation, and the existence oracle.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createCertificateRepository } from '../../src/certificates/repository.js'
 import { rowsOf } from '../../src/db/client.js'
 import type { CheckedCertificate } from '../../src/certificates/checks.js'
@@ -105,6 +105,8 @@ t.test('hostile input, class by class', async (t) => {
     // One push: the log's own statement refuses it whole, then the careful path says why.
     const actor = { sub: 'test', org: f.issuerCode, requestId: 'r-2' }
     t.match(await repo.storeOne(checked('D\u0000'), actor), { outcome: 'rejected', code: 'INVALID_CERTIFICATE', problems: [{ code: 'UNSTORABLE' }] })
+    // A limit, not a value (SQLSTATE 54000: the (type, number) index row is too large): the same.
+    t.match(await repo.storeOne(checked(randomBytes(4000).toString('hex')), actor), { outcome: 'rejected', code: 'INVALID_CERTIFICATE', problems: [{ code: 'UNSTORABLE' }] })
     t.match(await repo.storeOne(checked('E5'), actor), { outcome: 'created', inTree: true }, 'the next push is stored by the log\'s statement')
     t.equal(await certificatesOf(f), before + 3)
   })
