@@ -1,7 +1,7 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm'
 import { decryptBytes, encrypt, encryptBytes, holderIndex, type DataProtectionKeys } from '../crypto/dataProtection.js'
 import { rawStatement, type Db } from '../db/client.js'
-import { isDataError } from '../db/errors.js'
+import { isDataError, isUniqueViolation } from '../db/errors.js'
 import { auditEvents, certificateDocuments, certificates, certificateStatusHistory } from '../db/schema.js'
 import type { Actor as BaseActor } from '../types/repository.js'
 import type { TransparencyLog } from '../log/integrator.js'
@@ -42,8 +42,6 @@ export type StoreOutcome =
   | { outcome: 'rejected'; code: 'CERTIFICATE_CONFLICT' | 'VERSION_NOT_NEWER'; id: string }
   | { outcome: 'rejected'; code: 'INVALID_CERTIFICATE'; id: string; problems: FieldProblem[] }
 
-const UNIQUE_VIOLATION = '23505'
-
 /** Binds a stored document's ciphertext to its certificate, apart from the JWS's binding. */
 export const documentAad = (certificateId: string): string => `document:${certificateId}`
 
@@ -74,11 +72,6 @@ const recordColumns = {
   statusChangedAt: certificates.statusChangedAt,
   receivedAt: certificates.receivedAt,
   jwsSha256: certificates.jwsSha256,
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } }
-  return e.code === UNIQUE_VIOLATION || e.cause?.code === UNIQUE_VIOLATION
 }
 
 /**
