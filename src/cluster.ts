@@ -35,7 +35,6 @@ const isTagged = (m: unknown): m is { tag: string } => typeof m === 'object' && 
 // Buffers may come back from the structured clone (the 'advanced' IPC serialisation) as plain Uint8Arrays.
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const checkpointOf = (c: StoredCheckpoint): StoredCheckpoint => ({ ...c, root: buf(c.root) })
-const leafOf = (l: AppendedLeaf): AppendedLeaf => ({ entry: { ...l.entry, salt: buf(l.entry.salt) }, leaf: buf(l.leaf), proof: l.proof.map(buf), checkpoint: checkpointOf(l.checkpoint) })
 
 const SALT_BYTES = 16
 const HASH_BYTES = 32
@@ -150,7 +149,7 @@ export function remoteTransparencyLog(config: Config, db: Parameters<typeof crea
     },
     async integrate() {
       const r = (await call({ op: 'integrate' })) as Integrated
-      return { checkpoint: checkpointOf(r.checkpoint), appended: new Map([...r.appended].map(([id, l]) => [id, leafOf(l)])) }
+      return { checkpoint: checkpointOf(r.checkpoint) }
     },
   }
 }

@@ -4,11 +4,10 @@ import type { Db } from '../db/client.js'
 import { noteSigner, type NoteSigner } from './note.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import type { FirstVersionRow } from '../certificates/firstVersions.js'
-import { createLogStore, type AppendedLeaf, type LogStore, type NewEvent, type NewEventsResult, type StoredCheckpoint } from './store.js'
+import { createLogStore, type LogStore, type NewEvent, type NewEventsResult, type StoredCheckpoint } from './store.js'
 
 export interface Integrated {
   checkpoint: StoredCheckpoint
-  appended: Map<number, AppendedLeaf>
 }
 
 /**
@@ -20,9 +19,8 @@ export interface TransparencyLog {
   store: LogStore
   origin: string
   /**
-   * Resolves with a checkpoint that includes every event committed before the call, and the
-   * events this process appended meanwhile with their proofs (an event another process appended
-   * is not among them: its proof is read from the store).
+   * Resolves with a checkpoint that includes every event committed before the call. (Its callers
+   * only wait: an answer that shows a proof reads it from the store.)
    */
   integrate(): Promise<Integrated>
   /**
@@ -32,7 +30,8 @@ export interface TransparencyLog {
    *
    * With `certificates`: first versions stored in that same statement, each with its issuance
    * event among `events` (a push, src/certificates/repository.ts). Either all of them are stored
-   * or the call rejects with IssuanceNotStored and nothing of it was written.
+   * or the call rejects with IssuanceNotStored and nothing of it was written. Their leaves come
+   * back without inclusion proofs (`proof` empty): a push's answer shows none.
    */
   append(events: NewEvent[], certificates?: FirstVersionRow[]): Promise<NewEventsResult>
 }
@@ -59,11 +58,9 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
   let busy = false
 
   async function runToEnd(): Promise<Integrated> {
-    const appended = new Map<number, AppendedLeaf>()
     for (;;) {
       const result = await store.appendPending()
-      for (const [id, leaf] of result.appended) appended.set(id, leaf)
-      if (!result.full) return { checkpoint: result.checkpoint, appended }
+      if (!result.full) return { checkpoint: result.checkpoint }
     }
   }
 
@@ -78,6 +75,7 @@ export function createTransparencyLog(db: Db, opts: { origin: string; serviceKey
       const result = await store.appendNew(
         group.flatMap((b) => b.events),
         group.flatMap((b) => b.certificates),
+        group.flatMap((b) => b.events.map(() => b.certificates.length === 0)),
       )
       pendingSeen ||= result.pendingSeen
       let at = 0

@@ -122,20 +122,24 @@ export interface AppendedLeaf {
   checkpoint: StoredCheckpoint
 }
 
+/** An event placed by an append of pending events: no caller reads a proof there, so none is made. */
+export type PlacedLeaf = Omit<AppendedLeaf, 'proof'>
+
 export interface AppendResult {
   checkpoint: StoredCheckpoint
   /** By event id. */
-  appended: Map<number, AppendedLeaf>
+  appended: Map<number, PlacedLeaf>
   full: boolean
 }
 
 /**
- * Every new leaf's inclusion proof against the new size, computed while the append still holds
+ * Each wanted new leaf's inclusion proof against the new size, computed while the append still holds
  * the new nodes: only older complete subtrees missing from memory are read, in one query, so an
  * answer's receipt costs no query of its own.
  */
-async function proofsOfNewLeaves(tx: Queryable, first: number, size: number, known: Map<string, Buffer>): Promise<Buffer[][]> {
-  const plans = Array.from({ length: size - first }, (_, k) => inclusionRanges(first + k, size).map(rangeNodes))
+async function proofsOfNewLeaves(tx: Queryable, first: number, size: number, known: Map<string, Buffer>, wanted: readonly boolean[]): Promise<Buffer[][]> {
+  // A leaf nobody will show a proof for (a push's) gets none: an empty plan.
+  const plans = Array.from({ length: size - first }, (_, k) => (wanted[k] ? inclusionRanges(first + k, size).map(rangeNodes) : []))
   const missing = new Map<string, NodeId>()
   for (const plan of plans) for (const ids of plan) for (const id of ids) if (!known.has(`${id.level}:${id.index}`)) missing.set(`${id.level}:${id.index}`, id)
   for (const [key, hash] of await nodeHashes(tx, [...missing.values()])) known.set(key, hash)
@@ -316,11 +320,11 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
    * reads the tree and tries again. One round trip per group in the steady state, where a write
    * and then an append took five.
    */
-  async function appendNew(events: readonly NewEvent[], certificates: readonly FirstVersionRow[] = []): Promise<NewEventsResult> {
+  async function appendNew(events: readonly NewEvent[], certificates: readonly FirstVersionRow[] = [], withProof: readonly boolean[] = events.map(() => true)): Promise<NewEventsResult> {
     for (let attempt = 0; ; attempt++) {
       const state = cached ?? (await readState())
       try {
-        return await appendNewOnce(state, events, certificates)
+        return await appendNewOnce(state, events, certificates, withProof)
       } catch (err) {
         cached = undefined
         if (certificates.length > 0 && isDataError(err)) throw new IssuanceNotStored(err)
@@ -329,7 +333,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     }
   }
 
-  async function appendNewOnce(state: TreeState, events: readonly NewEvent[], certificates: readonly FirstVersionRow[]): Promise<NewEventsResult> {
+  async function appendNewOnce(state: TreeState, events: readonly NewEvent[], certificates: readonly FirstVersionRow[], withProof: readonly boolean[]): Promise<NewEventsResult> {
     const at = atText(new Date())
     const first = state.checkpoint.size
     const salts = saltsFor(events.length)
@@ -359,7 +363,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const known = new Map<string, Buffer>(frontier(first).map((id, i) => [`${id.level}:${id.index}`, state.edge[i]!] as const))
     for (const n of grown.nodes) known.set(`${n.level}:${n.index}`, n.hash)
     remember(checkpoint, known)
-    const proofs = await proofsOfNewLeaves(db, first, grown.size, known)
+    const proofs = await proofsOfNewLeaves(db, first, grown.size, known, withProof)
     const ids = logged.map((_, i) => idAt.get(first + i)!)
     return {
       ids,
@@ -424,8 +428,7 @@ export function createLogStore(db: Db, opts: LogStoreOptions) {
     const checkpoint = { size: grown.size, root: grown.root, note }
     const known = new Map<string, Buffer>([...edgeHashes, ...grown.nodes.map((n) => [`${n.level}:${n.index}`, n.hash] as const)])
     remember(checkpoint, known)
-    const proofs = await proofsOfNewLeaves(db, current.size, grown.size, known)
-    const appended = new Map<number, AppendedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, leaf: leaves[i]!, proof: proofs[i]!, checkpoint }]))
+    const appended = new Map<number, PlacedLeaf>(pending.map((e, i) => [e.id, { entry: { ...e, leafIndex: current.size + i, salt: salts[i]! }, leaf: leaves[i]!, checkpoint }]))
     return { checkpoint, appended, full: pending.length === MAX_APPEND }
   }
 

@@ -5,8 +5,8 @@ import type { FirstVersionRow } from '../../src/certificates/firstVersions.js'
 import { rowsOf } from '../../src/db/client.js'
 import { formatCertId } from '../../src/ids/index.js'
 import { leafOf } from '../../src/log/leaf.js'
-import { hashLeaf } from '../../src/log/merkle.js'
-import type { NewEvent } from '../../src/log/store.js'
+import { hashLeaf, verifyInclusion } from '../../src/log/merkle.js'
+import type { NewEvent, NewEventsResult } from '../../src/log/store.js'
 import { issuanceFixture, randomSerial } from '../helpers/certs.js'
 
 // A push of a first version without a file is stored by the Merkle log's own statement: the
@@ -156,14 +156,27 @@ t.test('a push of a first version', async (t) => {
     t.equal(a.status, 'fulfilled', 'the plain event is appended')
     t.equal(b.status, 'rejected', 'the certificate already stored is refused')
     t.equal((b as PromiseRejectedResult).reason?.code, 'ISSUANCE_NOT_STORED')
+    // The plain event's proof is made with the statement (a lookup's receipt shows it); a push's is not.
+    const plainLeaf = (a as PromiseFulfilledResult<NewEventsResult>).value.leaves[0]!
+    t.ok(verifyInclusion(plainLeaf.entry.leafIndex, plainLeaf.checkpoint.size, hashLeaf(plainLeaf.leaf), plainLeaf.proof, plainLeaf.checkpoint.root).ok, 'the plain event comes back with a proof that verifies')
+    t.same((c as PromiseFulfilledResult<NewEventsResult>).value.leaves[0]!.proof, [], 'the push\'s leaf comes back without one')
     t.equal(c.status, 'fulfilled', 'the new one is stored')
     t.equal(d.status, 'rejected', 'the refused date is refused')
     t.equal((d as PromiseRejectedResult).reason?.code, 'ISSUANCE_NOT_STORED')
 
+    // A lookup's event and a push in ONE statement: the lookup's leaf still gets its proof.
+    const together = rowOf(randomSerial())
+    const [lookupLike, pushed] = await Promise.all([log.append([plain]), log.append([eventOf(together)], [together])])
+    t.equal(lookupLike.checkpoint.size, pushed.checkpoint.size, 'one statement took both')
+    const leaf = lookupLike.leaves[0]!
+    t.ok(verifyInclusion(leaf.entry.leafIndex, leaf.checkpoint.size, hashLeaf(leaf.leaf), leaf.proof, leaf.checkpoint.root).ok, 'the event beside a push has a proof that verifies')
+    t.same(pushed.leaves[0]!.proof, [], 'the push has none')
+
     const mine = await rowsOf<EventRow & { subject: string | null }>(f.database.db, sql`select id::text as id, leaf_index::text as leaf_index, subject, request_id, '' as at from audit_events where request_id = ${requestId}`)
-    t.same(mine.map((e) => e.subject).sort(), [fresh.id, null].sort(), 'events written: the plain one and the stored certificate\'s, no other')
+    t.same(mine.map((e) => e.subject).sort(), [fresh.id, together.id, null, null].sort(), 'events written: the plain ones and the stored certificates\', no other')
     t.same(mine.filter((e) => e.leaf_index === null), [], 'both in the tree')
     t.equal((await stored(fresh.id)).length, 1, 'the new certificate is stored')
+    t.equal((await stored(together.id)).length, 1, 'and the one pushed beside a plain event')
     t.equal((await stored(refused.id)).length, 0, 'the refused one is not')
   })
 })
