@@ -57,6 +57,46 @@ export interface RunReport {
   ofd?: OfdFigures | undefined
   /** The Merkle log: events appended per second under the lookups, and a backlog on PostgreSQL (runs before the log: absent). */
   log?: LogFigures | undefined
+  /** --ladder: each round's baseline, the service with its log recording nothing, and the lookup. */
+  ladder?: LadderFigures | undefined
+}
+
+/** The ladder's middle rung (--ladder): the service with its Merkle log recording nothing. */
+export const UNLOGGED_SCENARIO = 'the same lookup, the service\'s log recording nothing (bench only)'
+
+export interface LadderFigures {
+  rounds: { baseline: Measurement; unlogged: Measurement; lookup: Measurement }[]
+}
+
+/**
+ * --ladder: the lookup's CPU above the bare baseline, split in two by the service with its log
+ * recording nothing. Each rung's own process's CPU per request (the baseline's, then the
+ * service's), and what it adds to the rung below, round by round: rounds differ more from each
+ * other on this shared machine than the rungs of one round do.
+ */
+export function ladderTable(r: RunReport): string {
+  const l = r.ladder
+  if (!l || l.rounds.length === 0) return ''
+  const perReq = (cores: number, rps: number) => (rps > 0 ? (cores / rps) * 1000 : NaN)
+  const own = (m: Measurement, who: 'baseline' | 'service') => perReq(m.cpu[who], m.rps)
+  const rungs = [
+    { name: 'bare Fastify + prepared point lookup (bench/baseline.ts)', pick: (x: LadderFigures['rounds'][number]) => x.baseline, who: 'baseline' as const, adds: '' },
+    { name: 'the service, its log recording nothing (bench/unlogged.ts)', pick: (x: LadderFigures['rounds'][number]) => x.unlogged, who: 'service' as const, adds: 'the bearer token, the grants, validation, decryption, the answer and its placeholder receipt: an authenticated JSON API' },
+    { name: 'the service: `POST /v1/lookup`', pick: (x: LadderFigures['rounds'][number]) => x.lookup, who: 'service' as const, adds: 'the guarantee: the access event written, hashed into the tree, a signed checkpoint, the receipt\'s proof' },
+  ]
+  const lines = [
+    `| rung (median of ${l.rounds.length} round(s)) | req/s | p99 ms | its own CPU, ms/req | PostgreSQL, ms/req | own CPU above the rung below, by round | what that is |`,
+    '|---|---:|---:|---:|---:|---|---|',
+  ]
+  rungs.forEach((rung, i) => {
+    const ms_ = l.rounds.map(rung.pick)
+    const below = i > 0 ? rungs[i - 1]! : undefined
+    const steps = below ? l.rounds.map((x) => own(rung.pick(x), rung.who) - own(below.pick(x), below.who)) : []
+    lines.push(
+      `| ${rung.name} | ${n0(median(ms_.map((m) => m.rps)))} | ${ms(median(ms_.map((m) => m.p99)))} | ${ms(median(ms_.map((m) => own(m, rung.who))))} | ${ms(median(ms_.map((m) => perReq(m.cpu.postgres, m.rps))))} | ${steps.map((d) => (d >= 0 ? `+${ms(d)}` : `−${ms(-d)}`)).join(', ')} | ${rung.adds} |`,
+    )
+  })
+  return lines.join('\n')
 }
 
 export interface Sm2Figures {
@@ -83,13 +123,14 @@ const label = (r: Pick<RunReport, 'database' | 'rows' | 'variant'>) =>
   `${r.database === 'postgres' ? 'PostgreSQL' : 'PGlite'}, ${n0(r.rows)} certificates${r.variant ? ` (${r.variant})` : ''}`
 const pct = (share: number) => `${(share * 100).toFixed(1)} %`
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
 /** The median of each metric over the rounds of one scenario. */
 export function medianOf(ms: Measurement[]): Pick<Measurement, 'rps' | 'p50' | 'p99'> {
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b)
-    const mid = Math.floor(s.length / 2)
-    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-  }
   return { rps: median(ms.map((m) => m.rps)), p50: median(ms.map((m) => m.p50)), p99: median(ms.map((m) => m.p99)) }
 }
 
@@ -100,7 +141,9 @@ export function resultsTable(r: RunReport): string {
   ]
   for (const m of r.measurements) {
     const ratio = m.name.startsWith('POST /v1/lookup') ? `${(m.rps / r.baseline.rps).toFixed(2)}× baseline req/s, ${(m.p99 / r.baseline.p99).toFixed(2)}× its p99` : ''
-    lines.push(`| ${m.name} | ${n0(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${ratio} | ${m.non2xx} | ${m.peakRssBytes ? mb(m.peakRssBytes) : ''} |`)
+    // The ladder's rung is another process than the service: its RSS is not the service's.
+    const rss = m.peakRssBytes && !m.name.startsWith(UNLOGGED_SCENARIO) ? mb(m.peakRssBytes) : ''
+    lines.push(`| ${m.name} | ${n0(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${ratio} | ${m.non2xx} | ${rss} |`)
   }
   lines.push(`| **lookup vs baseline (median of ${r.options.rounds} round(s))** | ${n0(r.lookup.rps)} vs ${n0(r.baseline.rps)} | ${ms(r.lookup.p50)} vs ${ms(r.baseline.p50)} | ${ms(r.lookup.p99)} vs ${ms(r.baseline.p99)} | **${(r.lookup.rps / r.baseline.rps).toFixed(2)}×** req/s, **${(r.lookup.p99 / r.baseline.p99).toFixed(2)}×** p99 | | |`)
   lines.push('')
@@ -258,7 +301,7 @@ ${resultsTable(r)}
 ${cpuTable(r)}
 
 ${targetsTable(r)}
-${r.log ? `\n${logTable(r)}\n` : ''}${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.perf?.length ? `\n### Where the service's CPU goes (perf, on-CPU samples)\n\nEvery CPU recorded with \`perf record -a -g\` while the bench ran; the service's compiled code named through \`--perf-basic-prof\`. Only time on a CPU counts, the kernel's and every thread's included.\n\n${perfTables(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+${r.log ? `\n${logTable(r)}\n` : ''}${r.ladder ? `\n${ladderTable(r)}\n` : ''}${r.sm2 ? `\n${sm2Table(r)}\n` : ''}${r.ofd ? `\n${ofdTable(r)}\n` : ''}${r.perf?.length ? `\n### Where the service's CPU goes (perf, on-CPU samples)\n\nEvery CPU recorded with \`perf record -a -g\` while the bench ran; the service's compiled code named through \`--perf-basic-prof\`. Only time on a CPU counts, the kernel's and every thread's included.\n\n${perfTables(r)}\n` : ''}${r.profile ? `\n### Where the service's CPU goes (node --cpu-prof)\n\nThe profiler slows the service down: the numbers above are not comparable with the unprofiled section.\n\n${profileTables(r)}\n` : ''}${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 }
 
 const SECTION = /<!-- bench-section (\S+) -->\n([\s\S]*?)<!-- \/bench-section -->\n?/g
@@ -281,7 +324,10 @@ same worker threads the service uses (\`SM2_THREADS\`), and lookup and verify ru
 service key, then again with the Ed25519 one. \`--ofd\` adds, in its own section, certificates that
 carry their sealed OFD file (made with test/helpers/ofd.ts, sealed under the development SM2 root),
 pushed one per request, against verifying the same files alone on as many worker threads
-(\`OFD_THREADS\`), and the time of one file on one core.
+(\`OFD_THREADS\`), and the time of one file on one core. \`--ladder\` adds, in its own section,
+a rung between the baseline and the lookup in every round: the same lookup on the service with its
+Merkle log recording nothing (bench/unlogged.ts, a process of its own, bench only), which splits
+the lookup's cost above the baseline into the authenticated API's and the guarantee's.
 
 Targets, as ratios within one run: lookup at least 0.6 of the baseline's requests per second
 with a p99 at most twice the baseline's; bulk load at least 0.7 of the signature-verification

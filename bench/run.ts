@@ -5,7 +5,7 @@
 //   npx tsx bench/run.ts [--rows 100000] [--holders N] [--pglite] [--duration 10] [--warmup 3]
 //                        [--connections 10] [--rounds 2] [--load-concurrency 4] [--no-write]
 //                        [--tsx] [--profile] [--perf] [--node-flags "..."] [--quiet-wait 20] [--sm2]
-//                        [--ofd] [--ofd-files 200] [--ofd-pages 2] [--ofd-threads N]
+//                        [--ofd] [--ofd-files 200] [--ofd-pages 2] [--ofd-threads N] [--ladder]
 //
 // The service runs as compiled JavaScript, as the Docker image runs it; --tsx runs it from the
 // TypeScript sources as `npm start` does. --profile runs it under `node --cpu-prof` and reports
@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { killAllChildren, REPO } from './processes.js'
-import { cpuTable, logTable, ofdTable, perfTables, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
+import { cpuTable, ladderTable, logTable, ofdTable, perfTables, profileTables, resultsTable, sm2Table, targetsTable, writeReport } from './report.js'
 import { runSuite } from './suite.js'
 
 const { values: args } = parseArgs({
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
+    ladder: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
     'quiet-wait': { type: 'string', default: '20' },
     'copy-workers': { type: 'string', default: '2' },
@@ -97,6 +98,10 @@ verifying the same signatures alone. Prints the tables and writes docs/benchmark
                         Unlike --profile, time a thread spends preempted is not counted. With
                         --workers, the primary process (the log's appender) and the worker processes
                         are counted apart
+  --ladder              split the lookup's cost above the baseline: every round also measures the same
+                        lookup on the service with its Merkle log recording nothing (bench/unlogged.ts,
+                        a process of its own that writes nothing; bench only), so the difference to the
+                        baseline is the authenticated API's and the rest is the guarantee's
   --workers N           the service's WORKERS (processes, PostgreSQL only; default 1, so runs compare
                         with earlier ones); CPU and RSS then count every worker
   --pin                 separate machines, simulated (PostgreSQL only): taskset puts the service and
@@ -160,8 +165,8 @@ async function main(): Promise<void> {
   const maxMinutes = args['max-minutes'] ? Number(args['max-minutes']) : 20 + Math.ceil(rows / 1_000_000) * 6
   setTimeout(() => (log(`time limit of ${maxMinutes} min reached`), void cleanup().finally(() => process.exit(3))), maxMinutes * 60_000).unref()
   try {
-    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, perf: args.perf, pin: args.pin, workers: int('workers', args.workers, 1), nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
-    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.log ? `${logTable(report)}\n\n` : ''}${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.perf ? `${perfTables(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
+    const report = await runSuite({ databaseUrl, rows, holders, apiRows, command, compiled: !args.tsx, profile: args.profile, perf: args.perf, pin: args.pin, ladder: args.ladder, workers: int('workers', args.workers, 1), nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean), copyWorkers: int('copy-workers', args['copy-workers'], 1), sm2: args.sm2 ? { threads: args['sm2-threads'] ? int('sm2-threads', args['sm2-threads'], 1) : availableParallelism() } : undefined, ofd: args.ofd ? { threads: args['ofd-threads'] ? int('ofd-threads', args['ofd-threads'], 1) : availableParallelism(), files: int('ofd-files', args['ofd-files'], 1), pages: int('ofd-pages', args['ofd-pages'], 1) } : undefined, run: opts, log }, cleanups)
+    process.stdout.write(`\n${resultsTable(report)}\n\n${cpuTable(report)}\n\n${targetsTable(report)}\n\n${report.log ? `${logTable(report)}\n\n` : ''}${report.ladder ? `${ladderTable(report)}\n\n` : ''}${report.sm2 ? `${sm2Table(report)}\n\n` : ''}${report.ofd ? `${ofdTable(report)}\n\n` : ''}${report.perf ? `${perfTables(report)}\n\n` : ''}${report.profile ? `${profileTables(report)}\n\n` : ''}`)
     if (!args['no-write']) {
       writeReport(args.out, report)
       log(`wrote ${args.out}`)

@@ -13,10 +13,10 @@ import { parseDataProtectionKeys } from '../src/crypto/dataProtection.js'
 import { childrenOf, cpuWindow, parentOf, type Pids } from './cpu.js'
 import { bulkLoad, verifyAlone } from './load.js'
 import { describeMachine } from './machine.js'
-import { compileService, rssBytes, sampleRss, startNode, type Child } from './processes.js'
+import { compileService, REPO, rssBytes, sampleRss, startNode, type Child } from './processes.js'
 import { checkPerf, PERF_NODE_FLAGS, perfMapBytes, perfMapOf, readPerf, startPerf, summarizeNamed } from './perf.js'
 import { mainThreadProfiles, summarizeProfile } from './profile.js'
-import { medianOf, type RunReport } from './report.js'
+import { medianOf, UNLOGGED_SCENARIO, type RunReport } from './report.js'
 import { copyIntoPglite, copyIntoPostgres, type ScaleResult } from './scale.js'
 import { measure, type Measurement, type Scenario } from './scenarios.js'
 import { createSm2Signer, makeSm2Material, registerSm2Key, sm2PerCore, verifyAloneSm2 } from './sm2.js'
@@ -45,6 +45,12 @@ export interface SuiteOptions {
   pin?: boolean | undefined
   /** The service's WORKERS (processes); its CPU and RSS then count the workers too. */
   workers: number
+  /**
+   * A rung between the baseline and the lookup in every round: the same service with its Merkle
+   * log recording nothing (bench/unlogged.ts), so the lookup's cost above the bare baseline splits
+   * into the authenticated API's and the guarantee's.
+   */
+  ladder?: boolean | undefined
   /** The SM2 variant: SM2 issuer key and service key, the service's SM2 pool of `threads` workers. */
   sm2?: { threads: number } | undefined
   /** The sealed-OFD scenario: `files` certificates with a file of `pages` pages, the service's OFD pool of `threads` workers. */
@@ -229,16 +235,29 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   pids.baseline = baseline.pid
   if (pin) await pinTo(pin.service, baseline.pid)
   log(`baseline pid ${baseline.pid} on ${baseline.url}`)
+  // --ladder: the service without its log, on its own copy of a PGlite folder.
+  let unlogged: Child | undefined
+  if (o.ladder) {
+    const unloggedDir = databaseUrl ? undefined : scratchDir('zhengzhao-bench-unlogged-', cleanups)
+    if (unloggedDir) cpSync(baselineDir!, unloggedDir, { recursive: true })
+    const env = { ...serviceEnv, WORKERS: '1', ZHENGZHAO_BENCH_UNLOGGED: '1', UNLOGGED_FROM: distDir ? join(distDir, 'dist') : '', ...(unloggedDir ? { DATA_DIR: unloggedDir } : {}) }
+    unlogged = await startNode('unlogged', [...o.nodeFlags, '--import', 'tsx', join(REPO, 'bench/unlogged.ts')], env, '/readyz', distDir)
+    cleanups.push(() => unlogged?.stop())
+    if (pin) await pinTo(pin.service, unlogged.pid)
+    log(`the service without its log (--ladder) pid ${unlogged.pid} on ${unlogged.url}`)
+  }
   const lookupBody = () => JSON.stringify({ holder: { idType: '111', id: syntheticHolder(allHolders[Math.floor(Math.random() * rows)]!) }, purpose: { matterCode: 'BENCH-LOOKUP', reason: 'benchmark' } })
   await sanityCheck(service!.url, baseline.url, readerToken, syntheticHolder(loaded.holders[0]!))
+  if (unlogged) await sameAnswers(service!.url, unlogged.url, readerToken, syntheticHolder(loaded.holders[0]!))
 
   const measurements: Measurement[] = []
   const scenarioPids = new Map<string, number>()
-  const run = async (s: Scenario) => {
+  // `servedBy`: another process in the service's place (the ladder's rung), measured as the service is.
+  const run = async (s: Scenario, servedBy?: Child) => {
     log(`${s.name}…`)
-    scenarioPids.set(s.name, service!.pid)
-    const m = await measure(s, { ...o.run, pids })
-    if (perfFile) windowMaps.set(s.name, perfMapBytes([service!.pid, ...(workerPids.get(service!.pid) ?? [])]))
+    if (!servedBy) scenarioPids.set(s.name, service!.pid)
+    const m = await measure(s, { ...o.run, pids: servedBy ? { ...pids, service: servedBy.pid } : pids })
+    if (perfFile && !servedBy) windowMaps.set(s.name, perfMapBytes([service!.pid, ...(workerPids.get(service!.pid) ?? [])]))
     log(`${s.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}; cores: service ${m.cpu.service.toFixed(2)}, postgres ${m.cpu.postgres.toFixed(2)}, baseline ${m.cpu.baseline.toFixed(2)}, autocannon ${m.cpu.loadGenerator.toFixed(2)}, others ${m.cpu.others.toFixed(2)}`)
     measurements.push(m)
     return m
@@ -246,6 +265,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   const auth = (tok: string) => ({ authorization: `Bearer ${tok}` })
   const baselines: Measurement[] = []
   const lookups: Measurement[] = []
+  const unloggeds: Measurement[] = []
   const keyTag = sm2 ? ' (SM2 service key)' : ''
   // The log's rate under the lookups alone: tree size read around each lookup scenario only.
   let appendedDuringLookups = 0
@@ -254,6 +274,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   for (let round = 1; round <= o.run.rounds; round++) {
     const tag = o.run.rounds > 1 ? ` (round ${round})` : ''
     baselines.push(await run({ name: `baseline: bare Fastify + prepared point lookup${tag}`, url: baseline.url, path: '/baseline', headers: {}, body: lookupBody }))
+    if (unlogged) unloggeds.push(await run({ name: `${UNLOGGED_SCENARIO}${tag}`, url: unlogged.url, path: '/v1/lookup', headers: auth(readerToken), body: lookupBody }, unlogged))
     const sizeBefore = await treeSize(service!.url)
     const checkpointsBefore = databaseUrl ? await checkpointCount(databaseUrl) : 0
     const startedAt = performance.now()
@@ -313,7 +334,7 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     await perfRecord.stop()
     log('reading the perf record…')
     const windowOf = (scenario: string, pid: number, windowUs: [number, number]) => ({ scenario, pid, workers: workerPids.get(pid), windowUs, mapBytes: windowMaps.get(scenario) })
-    const windows = [windowOf('bulk load', bulkPid, bulkWindowUs), ...measurements.filter((m) => !m.name.startsWith('baseline')).map((m) => windowOf(m.name, scenarioPids.get(m.name)!, m.windowUs))]
+    const windows = [windowOf('bulk load', bulkPid, bulkWindowUs), ...measurements.filter((m) => scenarioPids.has(m.name) && !m.name.startsWith('baseline')).map((m) => windowOf(m.name, scenarioPids.get(m.name)!, m.windowUs))]
     perf = summarizeNamed(readPerf(perfFile, [...servicePids, ...[...workerPids.values()].flat()]), windows)
   }
 
@@ -322,13 +343,14 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     // The profile is written when the service exits.
     await service!.stop()
     // One profile per service process: the bulk load's, then the scenarios'.
-    const windows = [{ scenario: 'bulk load', windowUs: bulkWindowUs }, ...measurements.map((m) => ({ scenario: m.name, windowUs: m.windowUs }))]
+    const windows = [{ scenario: 'bulk load', windowUs: bulkWindowUs }, ...measurements.filter((m) => scenarioPids.has(m.name)).map((m) => ({ scenario: m.name, windowUs: m.windowUs }))]
     profile = mainThreadProfiles(profileDir)
       .flatMap((file) => summarizeProfile(file, windows))
       .filter((p) => p.samples > 0 && (p.self.find((e) => e.where === '(idle)')?.share ?? 0) < 0.95)
   }
 
-  const scenarioRss = Math.max(...measurements.map((m) => m.peakRssBytes ?? 0))
+  // The service's own processes only: the ladder's rung is another process.
+  const scenarioRss = Math.max(...measurements.filter((m) => scenarioPids.has(m.name)).map((m) => m.peakRssBytes ?? 0))
   const peakRssBytes = Math.max(bulkRssBytes, scenarioRss)
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0)
   const b = medianOf(baselines)
@@ -342,11 +364,12 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   return {
     database: databaseUrl ? 'postgres' : 'pglite',
     poolSize,
-    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', pin ? 'pinned' : '', o.workers > 1 ? `workers=${o.workers}` : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', o.perf ? 'perf' : '', ...o.nodeFlags].filter(Boolean).join(' '),
+    variant: [sm2 ? 'sm2' : '', ofd ? 'ofd' : '', pin ? 'pinned' : '', unlogged ? 'ladder' : '', o.workers > 1 ? `workers=${o.workers}` : '', o.compiled ? '' : 'tsx', o.profile ? 'profiled' : '', o.perf ? 'perf' : '', ...o.nodeFlags].filter(Boolean).join(' '),
     rows, holders, apiRows, command: o.command, machine, options: o.run, signSeconds,
     date: new Date().toISOString(),
     bulk, bulkCpu, bulkRssBytes, verifyAlone: alone, scale, measurements, baseline: b, lookup: l,
     idleRssBytes: loadIdleRssBytes, peakRssBytes, targets, notes, profile, perf, signAlg: signer.alg, sm2: sm2Report, ofd, log: logFigures,
+    ladder: unlogged ? { rounds: baselines.map((b, i) => ({ baseline: b, unlogged: unloggeds[i]!, lookup: lookups[i]! })) } : undefined,
   }
 }
 
@@ -364,4 +387,23 @@ async function sanityCheck(serviceUrl: string, baselineUrl: string, readerToken:
   if (service.items.length === 0 || service.items.length !== bare.items.length || !service.receipt) {
     throw new Error(`sanity lookup: service found ${service.items.length}, baseline ${bare.items.length}`)
   }
+}
+
+/**
+ * The ladder's rung answers a lookup as the service does: the same certificates, and a body of
+ * about the same size (its receipt's bytes are placeholders of the real lengths).
+ */
+async function sameAnswers(serviceUrl: string, unloggedUrl: string, readerToken: string, holderId: string): Promise<void> {
+  const ask = (url: string) =>
+    fetch(`${url}/v1/lookup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${readerToken}` },
+      body: JSON.stringify({ holder: { idType: '111', id: holderId }, purpose: { matterCode: 'BENCH-LOOKUP', reason: 'sanity check' } }),
+    })
+  const [s, u] = await Promise.all([ask(serviceUrl), ask(unloggedUrl)])
+  const [st, ut] = await Promise.all([s.text(), u.text()])
+  if (!s.ok || !u.ok) throw new Error(`sanity lookup: service HTTP ${s.status}, the unlogged rung HTTP ${u.status} ${ut.slice(0, 500)}`)
+  const ids = (text: string) => (JSON.parse(text) as { items: { id: string }[] }).items.map((i) => i.id).join(' ')
+  if (ids(st) !== ids(ut)) throw new Error(`sanity lookup: the unlogged rung found ${ids(ut)}, the service ${ids(st)}`)
+  if (Math.abs(ut.length - st.length) > 0.1 * st.length) throw new Error(`sanity lookup: the unlogged rung answered ${ut.length} bytes, the service ${st.length}`)
 }

@@ -7,7 +7,7 @@ import { untapped } from '../helpers/untapped.js'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 for (const [script, options] of [
-  ['bench/run.ts', ['--pglite', '--sm2', '--ofd', '--profile', '--perf', '--pin']],
+  ['bench/run.ts', ['--pglite', '--sm2', '--ofd', '--profile', '--perf', '--pin', '--ladder']],
   ['bench/pgliteMemory.ts', ['--runs', '--rows', '--only', '--service']],
 ] as const) {
   t.test(`${script} --help`, async (t) => {

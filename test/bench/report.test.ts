@@ -86,3 +86,34 @@ t.test('the report says the pool the service ran with, per worker with --workers
   t.match(sectionOf(`postgres-${real.rows}`), 'PostgreSQL pool of 10.')
   t.match(sectionOf(`postgres-${real.rows}-workers=16`), 'PostgreSQL pool of 5 per worker.')
 })
+
+t.test('--ladder splits the lookup above the baseline at the service with its log recording nothing, round by round', async (t) => {
+  const { ladderTable, resultsTable, UNLOGGED_SCENARIO } = await import('../../bench/report.js')
+  t.equal(ladderTable({ ...real, ladder: undefined }), '', 'runs without --ladder show none')
+  const [template] = real.measurements
+  // One process's cores at a rate: its CPU per request is cores / rps.
+  const m = (name: string, rps: number, cores: { service?: number; baseline?: number; postgres?: number }, p99 = 10) => ({
+    ...template!,
+    name,
+    rps,
+    p99,
+    peakRssBytes: 300 * 2 ** 20,
+    cpu: { ...template!.cpu, service: cores.service ?? 0, baseline: cores.baseline ?? 0, postgres: cores.postgres ?? 0 },
+  })
+  const rounds = [
+    { baseline: m('baseline (round 1)', 2000, { baseline: 0.8, postgres: 0.4 }), unlogged: m(`${UNLOGGED_SCENARIO} (round 1)`, 1000, { service: 1, postgres: 0.3 }), lookup: m('POST /v1/lookup (round 1)', 500, { service: 1, postgres: 0.25 }) },
+    { baseline: m('baseline (round 2)', 2500, { baseline: 0.75, postgres: 0.4 }), unlogged: m(`${UNLOGGED_SCENARIO} (round 2)`, 1250, { service: 1, postgres: 0.3 }), lookup: m('POST /v1/lookup (round 2)', 800, { service: 1, postgres: 0.4 }) },
+    { baseline: m('baseline (round 3)', 1000, { baseline: 0.6, postgres: 0.2 }), unlogged: m(`${UNLOGGED_SCENARIO} (round 3)`, 1100, { service: 1, postgres: 0.3 }), lookup: m('POST /v1/lookup (round 3)', 600, { service: 1, postgres: 0.3 }) },
+  ]
+  const table = ladderTable({ ...real, ladder: { rounds } })
+  // Baseline: 0.40, 0.30, 0.60 ms (median 0.40); unlogged 1.00, 0.80, 0.91 (0.91); lookup 2.00, 1.25, 1.67 (1.67).
+  t.match(table, /^\| rung \(median of 3 round\(s\)\) \|/)
+  t.match(table, '| bare Fastify + prepared point lookup (bench/baseline.ts) | 2,000 | 10.0 | 0.40 | 0.20 |  |')
+  t.match(table, '| the service, its log recording nothing (bench/unlogged.ts) | 1,100 | 10.0 | 0.91 | 0.27 | +0.60, +0.50, +0.31 |')
+  t.match(table, '| the service: `POST /v1/lookup` | 600 | 10.0 | 1.67 | 0.50 | +1.00, +0.45, +0.76 |')
+  const cheaper = ladderTable({ ...real, ladder: { rounds: [{ ...rounds[0]!, lookup: m('POST /v1/lookup', 2000, { service: 1 }) }] } })
+  t.match(cheaper, '| −0.50 |', 'a rung cheaper than the one below says so')
+  const results = resultsTable({ ...real, measurements: [rounds[0]!.unlogged, rounds[0]!.lookup] })
+  t.match(results, new RegExp(`\\| ${UNLOGGED_SCENARIO.replace(/[()]/g, '\\$&')} \\(round 1\\) \\| 1,000 \\| [^|]+ \\| 10\\.0 \\|  \\| 0 \\|  \\|`), 'the rung is another process: no service RSS beside it')
+  t.match(results, /\| POST \/v1\/lookup \(round 1\) \| 500 \|.*\| 300 MB \|/)
+})

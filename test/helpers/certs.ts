@@ -72,6 +72,8 @@ export interface IssuanceFixture {
   app: FastifyInstance
   /** The database the app writes to, for tests that read raw tables. */
   database: Database
+  /** The app's environment beyond testEnv (its trust anchors and data-protection keys): a second app on the same database. */
+  env: Record<string, string>
   pki: TestPki
   typeCode: string
   issuerCode: string
@@ -95,7 +97,8 @@ export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, 
   const url = opts.embedded ? undefined : process.env.DATABASE_URL
   const database = opts.own ? await openOwnDatabase({ url }) : await openTestDatabase({ url })
   t.teardown(() => database.close())
-  const app = await buildTestApp(t, { TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: writeDataProtectionKeys(dir), ...env }, { database })
+  const appEnv = { TRUST_ANCHORS: join(dir, 'anchors.pem'), DATA_PROTECTION_KEYS: writeDataProtectionKeys(dir), ...env }
+  const app = await buildTestApp(t, appEnv, { database })
   const typeCode = randomTypeCode()
   const issuerCode = randomCreditCode()
   const adminAuth = await bearer(['admin'])
@@ -107,6 +110,7 @@ export async function issuanceFixture(t: { teardown(fn: () => unknown): void }, 
   return {
     app,
     database,
+    env: appEnv,
     pki,
     typeCode,
     issuerCode,
