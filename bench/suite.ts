@@ -206,6 +206,8 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   allHolders.set(loaded.holders)
   let scale: ScaleResult | undefined
   let baselineDir: string | undefined
+  // --ladder on PGlite: the rung's own copy of the folder, made while no process has it open.
+  let unloggedDir: string | undefined
   const keysFile = process.env.DATA_PROTECTION_KEYS ?? join(EXAMPLE_KEYS_DIR, 'data-protection.json')
   const spec = { keys: parseDataProtectionKeys(readFileSync(keysFile, 'utf8')), prefix, first: apiRows, count: rows - apiRows, holders, alg: signer.alg, kid: signer.kid }
   // The scenarios get a fresh service process: the bulk load's heap does not carry over into
@@ -225,6 +227,10 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     }
     baselineDir = scratchDir('zhengzhao-bench-baseline-', cleanups)
     cpSync(pgliteDir!, baselineDir, { recursive: true })
+    if (o.ladder) {
+      unloggedDir = scratchDir('zhengzhao-bench-unlogged-', cleanups)
+      cpSync(pgliteDir!, unloggedDir, { recursive: true })
+    }
   }
   const loadIdleRssBytes = idleRssBytes
   await startService()
@@ -235,11 +241,9 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
   pids.baseline = baseline.pid
   if (pin) await pinTo(pin.service, baseline.pid)
   log(`baseline pid ${baseline.pid} on ${baseline.url}`)
-  // --ladder: the service without its log, on its own copy of a PGlite folder.
+  // --ladder: the service without its log (on PGlite, on its own copy of the folder).
   let unlogged: Child | undefined
   if (o.ladder) {
-    const unloggedDir = databaseUrl ? undefined : scratchDir('zhengzhao-bench-unlogged-', cleanups)
-    if (unloggedDir) cpSync(baselineDir!, unloggedDir, { recursive: true })
     const env = { ...serviceEnv, WORKERS: '1', ZHENGZHAO_BENCH_UNLOGGED: '1', UNLOGGED_FROM: distDir ? join(distDir, 'dist') : '', ...(unloggedDir ? { DATA_DIR: unloggedDir } : {}) }
     unlogged = await startNode('unlogged', [...o.nodeFlags, '--import', 'tsx', join(REPO, 'bench/unlogged.ts')], env, '/readyz', distDir)
     cleanups.push(() => unlogged?.stop())
