@@ -287,6 +287,8 @@ export async function runSuite(o: SuiteOptions, cleanups: Cleanups): Promise<Run
     appendedDuringLookups += (await treeSize(service!.url)) - sizeBefore
     if (databaseUrl) checkpointsDuringLookups += (await checkpointCount(databaseUrl)) - checkpointsBefore
   }
+  // The rung has done its part: nothing of it runs beside the scenarios that follow.
+  await unlogged?.stop()
   const sizeAfter = await treeSize(service!.url)
   const logFigures: LogFigures = { sizeBefore: sizeAfter - appendedDuringLookups, sizeAfter, lookupSeconds, appendedPerSecond: appendedDuringLookups / lookupSeconds, ...(databaseUrl ? { checkpoints: checkpointsDuringLookups } : {}) }
   log(`Merkle log: ${appendedDuringLookups} events appended during the lookups (${logFigures.appendedPerSecond.toFixed(0)}/s, warm-up included)${databaseUrl ? ` in ${checkpointsDuringLookups} checkpoints (${(appendedDuringLookups / Math.max(1, checkpointsDuringLookups)).toFixed(2)} events each)` : ''}; tree size ${sizeAfter}`)
