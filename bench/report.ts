@@ -64,8 +64,10 @@ export interface RunReport {
 /** The ladder's middle rung (--ladder): the service with its Merkle log recording nothing. */
 export const UNLOGGED_SCENARIO = 'the same lookup, the service\'s log recording nothing (bench only)'
 
+type LadderRound = { baseline: Measurement; unlogged: Measurement; lookup: Measurement }
+
 export interface LadderFigures {
-  rounds: { baseline: Measurement; unlogged: Measurement; lookup: Measurement }[]
+  rounds: LadderRound[]
 }
 
 /**
@@ -80,20 +82,20 @@ export function ladderTable(r: RunReport): string {
   const perReq = (cores: number, rps: number) => (rps > 0 ? (cores / rps) * 1000 : NaN)
   const own = (m: Measurement, who: 'baseline' | 'service') => perReq(m.cpu[who], m.rps)
   const rungs = [
-    { name: 'bare Fastify + prepared point lookup (bench/baseline.ts)', pick: (x: LadderFigures['rounds'][number]) => x.baseline, who: 'baseline' as const, adds: '' },
-    { name: 'the service, its log recording nothing (bench/unlogged.ts)', pick: (x: LadderFigures['rounds'][number]) => x.unlogged, who: 'service' as const, adds: 'the bearer token, the grants, validation, decryption, the answer and its placeholder receipt: an authenticated JSON API' },
-    { name: 'the service: `POST /v1/lookup`', pick: (x: LadderFigures['rounds'][number]) => x.lookup, who: 'service' as const, adds: 'the guarantee: the access event written, hashed into the tree, a signed checkpoint, the receipt\'s proof' },
+    { name: 'bare Fastify + prepared point lookup (bench/baseline.ts)', pick: (x: LadderRound) => x.baseline, who: 'baseline' as const, adds: '' },
+    { name: 'the service, its log recording nothing (bench/unlogged.ts)', pick: (x: LadderRound) => x.unlogged, who: 'service' as const, adds: 'the bearer token, the grants, validation, decryption, the answer and its placeholder receipt: an authenticated JSON API' },
+    { name: 'the service: `POST /v1/lookup`', pick: (x: LadderRound) => x.lookup, who: 'service' as const, adds: 'the guarantee: the access event written, hashed into the tree, a signed checkpoint, the receipt\'s proof' },
   ]
   const lines = [
     `| rung (median of ${l.rounds.length} round(s)) | req/s | p99 ms | its own CPU, ms/req | PostgreSQL, ms/req | own CPU above the rung below, by round | what that is |`,
     '|---|---:|---:|---:|---:|---|---|',
   ]
   rungs.forEach((rung, i) => {
-    const ms_ = l.rounds.map(rung.pick)
+    const runs = l.rounds.map(rung.pick)
     const below = i > 0 ? rungs[i - 1]! : undefined
     const steps = below ? l.rounds.map((x) => own(rung.pick(x), rung.who) - own(below.pick(x), below.who)) : []
     lines.push(
-      `| ${rung.name} | ${n0(median(ms_.map((m) => m.rps)))} | ${ms(median(ms_.map((m) => m.p99)))} | ${ms(median(ms_.map((m) => own(m, rung.who))))} | ${ms(median(ms_.map((m) => perReq(m.cpu.postgres, m.rps))))} | ${steps.map((d) => (d >= 0 ? `+${ms(d)}` : `−${ms(-d)}`)).join(', ')} | ${rung.adds} |`,
+      `| ${rung.name} | ${n0(median(runs.map((m) => m.rps)))} | ${ms(median(runs.map((m) => m.p99)))} | ${ms(median(runs.map((m) => own(m, rung.who))))} | ${ms(median(runs.map((m) => perReq(m.cpu.postgres, m.rps))))} | ${steps.map((d) => (d >= 0 ? `+${ms(d)}` : `−${ms(-d)}`)).join(', ')} | ${rung.adds} |`,
     )
   })
   return lines.join('\n')

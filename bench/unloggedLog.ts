@@ -8,9 +8,8 @@ import type { Config } from '../src/config.js'
 import type { Db } from '../src/db/client.js'
 import { noteSignersOf, type TransparencyLog } from '../src/log/integrator.js'
 import { leafOf } from '../src/log/leaf.js'
+import { HASH_SIZE } from '../src/log/merkle.js'
 import { createLogStore, type NewEvent, type NewEventsResult } from '../src/log/store.js'
-
-const HASH_BYTES = 32
 
 export async function unloggedLog(config: Pick<Config, 'logOrigin' | 'serviceKeys'>, db: Db): Promise<TransparencyLog> {
   const store = createLogStore(db, { origin: config.logOrigin, signers: noteSignersOf(config.serviceKeys) })
@@ -18,7 +17,7 @@ export async function unloggedLog(config: Pick<Config, 'logOrigin' | 'serviceKey
   if (checkpoint.size === 0) throw new Error('the log is empty: load the data set through the service first')
   const [last] = await store.entries(checkpoint.size - 1, checkpoint.size)
   const leaf = Buffer.alloc(last ? leafOf(last, last.salt).length : 400, 0x2a)
-  const proof = Array.from({ length: Math.ceil(Math.log2(checkpoint.size)) }, () => Buffer.alloc(HASH_BYTES))
+  const proof = Array.from({ length: Math.ceil(Math.log2(checkpoint.size)) }, () => Buffer.alloc(HASH_SIZE))
   const salt = Buffer.alloc(16)
   const at = new Date().toISOString()
   const answer = (events: NewEvent[]): NewEventsResult => ({
